@@ -1,0 +1,255 @@
+"""Layer archives: reading an import tarball, and unpacking a layer safely.
+
+A layer is extracted without ever following a symlink: each parent directory
+of a member is opened relative to the one above it with O_NOFOLLOW, starting
+at the layer directory. So an absolute or `..` path, a hard link pointing
+outside, or a member written "through" a symlink extracted earlier is refused
+with an ImageError naming the member, instead of landing outside the layer.
+"""
+
+import errno
+import gzip
+import hashlib
+import os
+import shutil
+import stat
+import tarfile
+import zlib
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import BinaryIO
+
+from runtime.errors import ImageError
+
+_GZIP_MAGIC = b"\x1f\x8b"
+_CHUNK = 1 << 20
+_WHITEOUT_PREFIX = ".wh."
+_DIRECTORY_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
+_FILE_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
+_IMPLICIT_DIRECTORY_MODE = 0o755
+
+
+def copy_uncompressed(tarball: Path, out: BinaryIO) -> str:
+    """Copy `tarball` to `out`, gunzipping it if it starts with the gzip magic bytes.
+
+    Returns the hex sha256 of the bytes written, that is of the uncompressed tar.
+    Raises OSError if a file cannot be read or written, ImageError for bad gzip data.
+    """
+    with tarball.open("rb") as raw:
+        compressed = raw.read(len(_GZIP_MAGIC)) == _GZIP_MAGIC
+        raw.seek(0)
+        if not compressed:
+            return _hashing_copy(raw.read, out)
+        try:
+            with gzip.GzipFile(fileobj=raw) as unzipped:
+                return _hashing_copy(unzipped.read, out)
+        except (gzip.BadGzipFile, EOFError, zlib.error) as exc:
+            raise ImageError(f"corrupt gzip data: {exc}") from exc
+
+
+def _hashing_copy(read: Callable[[int], bytes], out: BinaryIO) -> str:
+    digest = hashlib.sha256()
+    while chunk := read(_CHUNK):
+        digest.update(chunk)
+        out.write(chunk)
+    return digest.hexdigest()
+
+
+def newest_mtime(layer: Path) -> int:
+    """The newest modification time of any member of the uncompressed tar `layer`.
+
+    Raises ImageError if `layer` is not a tar archive.
+    """
+    try:
+        with tarfile.open(layer, "r:") as tar:
+            return int(max((member.mtime for member in tar), default=0))
+    except tarfile.TarError as exc:
+        raise ImageError(f"invalid tar archive: {exc}") from exc
+
+
+def unpack_layer(layer: Path, dest: Path) -> None:
+    """Extract the uncompressed layer tar `layer` into the directory `dest`.
+
+    Modes, numeric ownership (when running as root), mtimes, symlinks, hard
+    links, device nodes and fifos are preserved; a `.` member sets the
+    metadata of `dest` itself. Whiteout files (`.wh.*`) are skipped: they
+    delete entries of lower layers, which do not exist in `dest`.
+    """
+    root_fd = os.open(dest, _DIRECTORY_FLAGS)
+    try:
+        with tarfile.open(layer, "r:") as tar:
+            _Unpacker(tar, root_fd).run()
+    except tarfile.TarError as exc:
+        raise ImageError(f"invalid tar archive: {exc}") from exc
+    finally:
+        os.close(root_fd)
+
+
+class _Unpacker:
+    def __init__(self, tar: tarfile.TarFile, root_fd: int) -> None:
+        self._tar = tar
+        self._root_fd = root_fd
+        self._as_root = os.geteuid() == 0
+        # Directory metadata is applied last, deepest first, so that extracting
+        # their children neither bumps their mtimes nor trips over their modes.
+        self._directories: dict[tuple[str, ...], tarfile.TarInfo] = {}
+
+    def run(self) -> None:
+        for member in self._tar:
+            with _naming(member):
+                self._unpack(member)
+        ordered = sorted(self._directories.items(), key=lambda item: len(item[0]), reverse=True)
+        for parts, member in ordered:
+            with _naming(member):
+                fd = self._open_directory(parts, member.name, create=False)
+                try:
+                    self._set_metadata(fd, None, member)
+                finally:
+                    os.close(fd)
+
+    def _unpack(self, member: tarfile.TarInfo) -> None:
+        parts = _safe_parts(member.name, member.name)
+        if parts and parts[-1].startswith(_WHITEOUT_PREFIX):
+            return
+        if member.isdir():
+            self._directories[parts] = member
+            if parts:
+                parent = self._open_directory(parts[:-1], member.name, create=True)
+                try:
+                    _make_directory(parent, parts[-1])
+                finally:
+                    os.close(parent)
+            return
+        if not parts:
+            raise ImageError(f"layer member {member.name!r} replaces the layer root")
+        self._directories.pop(parts, None)
+        parent = self._open_directory(parts[:-1], member.name, create=True)
+        try:
+            self._create(parent, parts[-1], member)
+        finally:
+            os.close(parent)
+
+    def _create(self, parent: int, name: str, member: tarfile.TarInfo) -> None:
+        _remove(parent, name)
+        if member.islnk():
+            self._hard_link(parent, name, member)
+            return  # the link shares its target's inode, and so its metadata
+        if member.isreg():
+            source = self._tar.extractfile(member)
+            assert source is not None  # regular members always have data
+            with source, os.fdopen(os.open(name, _FILE_FLAGS, 0o600, dir_fd=parent), "wb") as out:
+                shutil.copyfileobj(source, out, _CHUNK)
+        elif member.issym():
+            os.symlink(member.linkname, name, dir_fd=parent)
+        elif member.ischr() or member.isblk():
+            kind = stat.S_IFCHR if member.ischr() else stat.S_IFBLK
+            device = os.makedev(member.devmajor, member.devminor)
+            os.mknod(name, 0o600 | kind, device, dir_fd=parent)
+        elif member.isfifo():
+            os.mkfifo(name, 0o600, dir_fd=parent)
+        else:
+            raise ImageError(f"layer member {member.name!r} has unsupported type {member.type!r}")
+        self._set_metadata(parent, name, member)
+
+    def _hard_link(self, parent: int, name: str, member: tarfile.TarInfo) -> None:
+        target = _safe_parts(member.linkname, member.name)
+        if not target:
+            raise ImageError(f"hard link {member.name!r} points to the layer root")
+        target_parent = self._open_directory(target[:-1], member.name, create=False)
+        try:
+            os.link(
+                target[-1], name, src_dir_fd=target_parent, dst_dir_fd=parent, follow_symlinks=False
+            )
+        finally:
+            os.close(target_parent)
+
+    def _set_metadata(self, parent: int, name: str | None, member: tarfile.TarInfo) -> None:
+        """Set owner, mode and mtime of `name` in `parent`, or of `parent` itself if None."""
+        path: str | int = parent if name is None else name
+        dir_fd = None if name is None else parent
+        follow = name is None  # os refuses follow_symlinks=False with a file descriptor
+        if self._as_root:
+            os.chown(path, member.uid, member.gid, dir_fd=dir_fd, follow_symlinks=follow)
+        if not member.issym():
+            # After chown, which clears the setuid and setgid bits.
+            os.chmod(path, member.mode & 0o7777, dir_fd=dir_fd)
+        os.utime(path, (member.mtime, member.mtime), dir_fd=dir_fd, follow_symlinks=follow)
+
+    def _open_directory(self, parts: tuple[str, ...], member: str, *, create: bool) -> int:
+        """Open the directory `parts` below the root, refusing to pass through a symlink."""
+        fd = os.dup(self._root_fd)
+        try:
+            for depth, part in enumerate(parts, start=1):
+                try:
+                    child = _open_child_directory(fd, part, create=create)
+                except OSError as exc:
+                    if exc.errno not in (errno.ELOOP, errno.ENOTDIR):
+                        raise
+                    through = "/".join(parts[:depth])
+                    raise ImageError(
+                        f"layer member {member!r} goes through {through!r},"
+                        " which is a symlink or not a directory"
+                    ) from exc
+                os.close(fd)
+                fd = child
+        except BaseException:
+            os.close(fd)
+            raise
+        return fd
+
+
+@contextmanager
+def _naming(member: tarfile.TarInfo) -> Iterator[None]:
+    """Turn a system error while unpacking `member` into an ImageError naming it."""
+    try:
+        yield
+    except (OSError, ValueError, OverflowError) as exc:
+        raise ImageError(f"cannot unpack layer member {member.name!r}: {exc}") from exc
+
+
+def _open_child_directory(parent: int, name: str, *, create: bool) -> int:
+    try:
+        return os.open(name, _DIRECTORY_FLAGS, dir_fd=parent)
+    except FileNotFoundError:
+        if not create:
+            raise
+    # A parent that the archive does not list, as tar creates it.
+    os.mkdir(name, 0o700, dir_fd=parent)
+    fd = os.open(name, _DIRECTORY_FLAGS, dir_fd=parent)
+    os.chmod(fd, _IMPLICIT_DIRECTORY_MODE)
+    return fd
+
+
+def _make_directory(parent: int, name: str) -> None:
+    try:
+        os.mkdir(name, 0o700, dir_fd=parent)
+    except FileExistsError:
+        if not stat.S_ISDIR(os.stat(name, dir_fd=parent, follow_symlinks=False).st_mode):
+            os.unlink(name, dir_fd=parent)
+            os.mkdir(name, 0o700, dir_fd=parent)
+
+
+def _remove(parent: int, name: str) -> None:
+    """Remove an entry that a later member of the same name replaces, as tar does."""
+    try:
+        os.unlink(name, dir_fd=parent)
+    except FileNotFoundError:
+        pass
+    except IsADirectoryError:
+        os.rmdir(name, dir_fd=parent)
+
+
+def _safe_parts(name: str, member: str) -> tuple[str, ...]:
+    """Split a member path into components, refusing absolute paths and escapes via `..`."""
+    if name.startswith("/"):
+        raise ImageError(f"layer member {member!r} has an absolute path {name!r}")
+    parts: list[str] = []
+    for part in name.split("/"):
+        if part == "..":
+            if not parts:
+                raise ImageError(f"layer member {member!r} escapes the layer root with {name!r}")
+            parts.pop()
+        elif part not in ("", "."):
+            parts.append(part)
+    return tuple(parts)
