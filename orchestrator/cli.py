@@ -1,0 +1,239 @@
+"""Argument parsing, exit codes, and everything Corral prints.
+
+Exit codes: 0 success; 1 a CorralError (its message, no traceback); `exec`
+returns the command's own code; 130 after Ctrl-C outside a running stack.
+Heavy modules (trio, pyroute2) are imported only by the commands that need
+them, so `ps` or `image ls` start fast.
+"""
+
+import argparse
+import json
+import os
+import select
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import structlog
+
+from orchestrator.control.client import is_alive, request
+from orchestrator.errors import CorralError, ImageMissing, NotRunning, Problem
+from orchestrator.logconfig import configure_logging
+from orchestrator.paths import ProjectPaths, StateRoots
+from orchestrator.spec import ProjectSpec, find_compose_files, load_project
+from orchestrator.spec.project import project_name
+
+_log = structlog.get_logger("corral")
+
+DOWN_TIMEOUT = 120.0
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="corral", description="Run Compose stacks on this host.")
+    parser.add_argument("-f", "--file", action="append", default=[], help="Compose file")
+    parser.add_argument("-p", "--project-name", help="project name")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    up = commands.add_parser("up", help="create and start the stack")
+    up.add_argument("-d", "--detach", action="store_true", help="run in the background")
+    up.add_argument("services", nargs="*", metavar="SERVICE")
+    commands.add_parser("down", help="stop the stack and remove everything it made")
+    ps = commands.add_parser("ps", help="list the stack's containers")
+    ps.add_argument("--format", choices=("table", "json"), default="table")
+    exec_ = commands.add_parser("exec", help="run a command in a running service")
+    exec_.add_argument("service")
+    exec_.add_argument("argv", nargs=argparse.REMAINDER, metavar="COMMAND")
+
+    image = commands.add_parser("image", help="manage images")
+    image_commands = image.add_subparsers(dest="image_command", required=True)
+    import_ = image_commands.add_parser("import", help="import a root filesystem tarball")
+    import_.add_argument("tarball", type=Path)
+    import_.add_argument("reference", metavar="NAME[:TAG]")
+    image_commands.add_parser("ls", help="list images")
+    return parser
+
+
+def _load(args: argparse.Namespace) -> ProjectSpec:
+    files = find_compose_files(args.file, Path.cwd())
+    return load_project(
+        files,
+        project_flag=args.project_name,
+        shell=os.environ,
+        warn=lambda text: _log.warning(text),
+    )
+
+
+def _project_paths(args: argparse.Namespace, roots: StateRoots) -> ProjectPaths:
+    """The project's paths; with -p, no Compose file is needed (as for `down -p`)."""
+    if args.project_name and not args.file:
+        try:
+            find_compose_files((), Path.cwd())
+        except CorralError:
+            return roots.project(project_name(args.project_name, {}, None, Path.cwd()))
+    return roots.project(_load(args).name)
+
+
+def _resolve_images(project: ProjectSpec, services: Sequence[str], roots: StateRoots) -> Any:
+    from runtime.errors import ImageError, ImageNotFound
+    from runtime.images import ImageStore
+
+    store = ImageStore(roots.images)
+    images, problems = {}, []
+    for service in project.services:
+        if services and service.name not in services:
+            continue
+        location = service.image_location
+        try:
+            images[service.name] = store.resolve(service.image)
+        except (ImageNotFound, ImageError) as exc:
+            problems.append(
+                Problem(
+                    location.file if location else project.files[0],
+                    location.line if location else 0,
+                    f"services.{service.name}.image",
+                    f"{exc} (add it with `corral image import TARBALL {service.image}`)",
+                )
+            )
+    if problems:
+        raise ImageMissing("\n".join(str(p) for p in problems))
+    return images
+
+
+def _selected_services(project: ProjectSpec, services: Sequence[str]) -> list[str]:
+    known = {s.name for s in project.services}
+    unknown = [name for name in services if name not in known]
+    if unknown:
+        raise CorralError(f"no such service: {', '.join(unknown)}")
+    selected = set(services)
+    pending = list(services)
+    while pending:
+        for dependency in project.service(pending.pop()).depends_on:
+            if dependency not in selected:
+                selected.add(dependency)
+                pending.append(dependency)
+    return sorted(selected)
+
+
+def _up(args: argparse.Namespace, roots: StateRoots) -> int:
+    project = _load(args)
+    services = _selected_services(project, args.services)
+    paths = roots.project(project.name)
+    if is_alive(paths.control_socket):
+        print(f"project {project.name} is already up; `corral down` stops it")
+        return 0
+    images = _resolve_images(project, services, roots)
+
+    from orchestrator import starter
+
+    if starter.remove_leftovers(paths):
+        _log.warning("removed what a previous supervisor left behind", project=project.name)
+
+    if args.detach:
+        return starter.start_detached(project, images, services, paths)
+    return starter.run_foreground(project, images, services, paths)
+
+
+def _wait_for_exit(pid: int, timeout: float) -> bool:
+    try:
+        pidfd = os.pidfd_open(pid)
+    except ProcessLookupError:
+        return True
+    try:
+        readable, _, _ = select.select([pidfd], [], [], timeout)
+        return bool(readable)
+    finally:
+        os.close(pidfd)
+
+
+def _down(args: argparse.Namespace, roots: StateRoots) -> int:
+    paths = _project_paths(args, roots)
+    try:
+        pid = int(request(paths.control_socket, {"op": "down"})["pid"])
+    except NotRunning:
+        pid = 0
+    if pid and not _wait_for_exit(pid, DOWN_TIMEOUT):
+        raise CorralError(f"the supervisor (pid {pid}) did not stop within {DOWN_TIMEOUT:.0f} s")
+
+    from orchestrator import starter
+
+    if starter.remove_leftovers(paths):
+        print(f"removed what a stopped supervisor left of project {paths.project}")
+    elif pid:
+        print(f"project {paths.project} is down")
+    else:
+        print(f"project {paths.project} is not running")
+    return 0
+
+
+def _ps(args: argparse.Namespace, roots: StateRoots) -> int:
+    paths = _project_paths(args, roots)
+    try:
+        rows: list[dict[str, Any]] = request(paths.control_socket, {"op": "ps"})["containers"]
+    except NotRunning:
+        rows = []
+    if args.format == "json":
+        for row in rows:
+            print(json.dumps(row))
+        return 0
+    columns = ("Name", "Service", "State", "ExitCode", "RestartCount", "IPAddress")
+    table = [columns, *[tuple(str(row[c]) for c in columns) for row in rows]]
+    widths = [max(len(line[i]) for line in table) for i in range(len(columns))]
+    for line in table:
+        print("  ".join(cell.ljust(width) for cell, width in zip(line, widths, strict=True)))
+    return 0
+
+
+def _exec(args: argparse.Namespace, roots: StateRoots) -> int:
+    if not args.argv:
+        raise CorralError("exec needs a command to run")
+    paths = _project_paths(args, roots)
+    try:
+        reply = request(
+            paths.control_socket,
+            {"op": "exec", "service": args.service, "argv": args.argv},
+            fds=(0, 1, 2),
+        )
+    except NotRunning as exc:
+        raise CorralError(f"project {paths.project} is not running") from exc
+    return int(reply["exit_code"])
+
+
+def _image(args: argparse.Namespace, roots: StateRoots) -> int:
+    from runtime.errors import ContainerRuntimeError
+    from runtime.images import ImageStore
+
+    store = ImageStore(roots.images)
+    try:
+        if args.image_command == "import":
+            image = store.import_tarball(args.tarball, args.reference)
+            print(f"{image.reference} {image.digest}")
+            return 0
+        summaries = store.list()
+    except (ContainerRuntimeError, OSError) as exc:
+        raise CorralError(str(exc)) from exc
+    print(f"{'REFERENCE':<40} {'DIGEST':<19} {'SIZE':>10}  CREATED")
+    for summary in summaries:
+        size = f"{summary.size / 1e6:.1f}MB"
+        print(f"{summary.reference:<40} {summary.digest[:19]:<19} {size:>10}  {summary.created}")
+    return 0
+
+
+_COMMANDS = {"up": _up, "down": _down, "ps": _ps, "exec": _exec, "image": _image}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    configure_logging()
+    roots = StateRoots.from_environ()
+    try:
+        return _COMMANDS[args.command](args, roots)
+    except CorralError as exc:
+        print(f"corral: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

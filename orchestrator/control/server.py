@@ -1,0 +1,86 @@
+"""The supervisor's side of the control socket."""
+
+import array
+import json
+import os
+import socket
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+import trio
+
+_MAX_REQUEST = 1 << 20
+_FDS_PER_REQUEST = 3
+
+Handler = Callable[[dict[str, Any], list[int]], Awaitable[dict[str, Any]]]
+
+
+async def serve(
+    path: Path, handler: Handler, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED
+) -> None:
+    """Answer requests on `path` until cancelled; the socket file is removed."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    _remove_socket(path)
+    listener = trio.socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        await listener.bind(str(path))
+        os.chmod(path, 0o600)
+        listener.listen(16)
+        task_status.started()
+        async with trio.open_nursery() as nursery:
+            while True:
+                connection, _ = await listener.accept()
+                nursery.start_soon(_answer, connection, handler)
+    finally:
+        listener.close()
+        _remove_socket(path)
+
+
+def _remove_socket(path: Path) -> None:
+    path.unlink(missing_ok=True)
+
+
+async def _answer(connection: trio.socket.SocketType, handler: Handler) -> None:
+    with connection:
+        fds: list[int] = []
+        data = b""
+        while not data.endswith(b"\n") and len(data) < _MAX_REQUEST:
+            chunk, ancillary, _, _ = await connection.recvmsg(
+                65536, socket.CMSG_SPACE(_FDS_PER_REQUEST * 4)
+            )
+            if not chunk:
+                break
+            data += chunk
+            fds += _received_fds(ancillary)
+        try:
+            if not data:  # a liveness probe, or a client that gave up
+                return
+            request = json.loads(data)
+            reply = await handler(request, fds)
+        except Exception as exc:  # noqa: BLE001 - every failure is an answer to the client
+            reply = {"error": str(exc) or type(exc).__name__}
+        finally:
+            for fd in fds:
+                os.close(fd)
+        try:
+            await _send_all(connection, json.dumps(reply).encode() + b"\n")
+        except (BrokenPipeError, ConnectionResetError):
+            pass  # the client went away; nothing is owed to it
+
+
+async def _send_all(connection: trio.socket.SocketType, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        sent = await connection.send(view)
+        view = view[sent:]
+
+
+def _received_fds(ancillary: list[tuple[int, int, bytes]]) -> list[int]:
+    fds: list[int] = []
+    for level, kind, payload in ancillary:
+        if level == socket.SOL_SOCKET and kind == socket.SCM_RIGHTS:
+            received = array.array("i")
+            received.frombytes(payload[: len(payload) - len(payload) % received.itemsize])
+            fds += received.tolist()
+    return fds

@@ -1,0 +1,126 @@
+"""The supervisor process: one stack, its control socket, its signals.
+
+`supervise` runs in the foreground of `corral up`, or in the detached
+process `corral up -d` forks. It returns once the stack is down, whether
+that was asked over the control socket, by SIGINT/SIGTERM, or forced by
+an error during start (then nothing is left half-started).
+"""
+
+import functools
+import os
+import signal
+from collections.abc import Callable
+from typing import IO, Any
+
+import structlog
+import trio
+
+from orchestrator.cleanup import remove_project_objects
+from orchestrator.control import server as control
+from orchestrator.errors import CorralError
+from orchestrator.launch import RuncLauncher
+from orchestrator.logs import LogSink
+from orchestrator.plan import StackPlan
+from orchestrator.service import Container
+from orchestrator.supervisor import Stack
+from runtime.engine import Engine, become_subreaper
+
+_log = structlog.get_logger("corral")
+
+
+def ps_rows(stack: Stack) -> list[dict[str, Any]]:
+    """One row per container, with Docker Compose's `ps --format json` keys."""
+    rows = []
+    for plan in stack.plan.containers:
+        container = stack.containers[plan.service.name]
+        rows.append(
+            {
+                "Name": container.name,
+                "Service": plan.service.name,
+                "Image": plan.service.image,
+                "State": container.state.value,
+                "ExitCode": container.exit_code or 0,
+                "Health": "",
+                "RestartCount": container.restart_count,
+                "IPAddress": plan.address,
+            }
+        )
+    return rows
+
+
+class ControlHandler:
+    def __init__(self, stack: Stack, engine: Engine) -> None:
+        self.stack = stack
+        self.engine = engine
+
+    async def __call__(self, request: dict[str, Any], fds: list[int]) -> dict[str, Any]:
+        match request.get("op"):
+            case "ps":
+                return {"containers": ps_rows(self.stack)}
+            case "down":
+                self.stack.request_stop()
+                return {"pid": os.getpid()}
+            case "exec":
+                return {"exit_code": await self._exec(request, fds)}
+            case other:
+                raise CorralError(f"unknown request {other!r}")
+
+    async def _exec(self, request: dict[str, Any], fds: list[int]) -> int:
+        service = str(request.get("service"))
+        argv = [str(arg) for arg in request.get("argv", [])]
+        container = self.stack.containers.get(service)
+        if container is None:
+            raise CorralError(f"no such service: {service}")
+        if container.state.value != "running":
+            raise CorralError(f"service {service} is not running ({container.state.value})")
+        if len(fds) != 3 or not argv:
+            raise CorralError("exec needs a command and the three standard streams")
+        stdin, stdout, stderr = fds
+        return await self.engine.exec(
+            container.name, argv, stdin=stdin, stdout=stdout, stderr=stderr
+        )
+
+
+async def _watch_signals(stack: Stack) -> None:
+    with trio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
+        async for signum in signals:
+            if not stack.stopping:
+                _log.info("stopping", signal=signal.Signals(signum).name)
+                stack.request_stop()
+            else:
+                _log.warning("stopping now: killing containers")
+                stack.kill_all()
+
+
+async def _run_stack(
+    stack: Stack, done: trio.CancelScope, *, task_status: trio.TaskStatus[Stack]
+) -> None:
+    try:
+        await stack.run(task_status=task_status)
+    finally:
+        done.cancel()
+
+
+async def supervise(
+    plan: StackPlan, engine: Engine, console: IO[str] | None, on_ready: Callable[[Stack], None]
+) -> None:
+    """Run the stack until it is stopped; `on_ready` once every container started."""
+    become_subreaper()
+    paths = plan.paths
+    paths.run.mkdir(parents=True, exist_ok=True)
+    sink = LogSink(paths.run / "logs", console, max(len(c.name) for c in plan.containers))
+    logs = {c.name: sink.open(c.name, paths.log_file(c.name)) for c in plan.containers}
+    containers = {
+        c.service.name: Container(c.name, c.service, RuncLauncher(c, paths, engine), logs[c.name])
+        for c in plan.containers
+    }
+    stack = Stack(plan, containers, functools.partial(remove_project_objects, engine=engine))
+    try:
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(_watch_signals, stack)
+            await nursery.start(control.serve, paths.control_socket, ControlHandler(stack, engine))
+            await nursery.start(_run_stack, stack, nursery.cancel_scope)
+            on_ready(stack)
+    finally:
+        for log in logs.values():
+            log.close()

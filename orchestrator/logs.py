@@ -1,0 +1,69 @@
+"""Container output: read from pipes, kept in per-container files, shown live.
+
+Each line is written to the container's log file with a UTC timestamp and
+its stream, and, when the stack runs in the foreground, to the terminal
+prefixed with the container's name. A pump reads its pipe to the end, so a
+line written just before the container exits is never lost; a last line
+without a newline is kept too.
+"""
+
+import datetime
+import os
+from pathlib import Path
+from typing import IO
+
+import trio
+
+_CHUNK = 65536
+
+
+class ContainerLog:
+    """Where one container's lines go."""
+
+    def __init__(self, name: str, file: IO[str], console: IO[str] | None, width: int) -> None:
+        self.name = name
+        self._file = file
+        self._console = console
+        self._prefix = f"{name:<{width}} | "
+
+    def write_line(self, stream: str, text: str) -> None:
+        stamp = datetime.datetime.now(datetime.UTC).isoformat(timespec="microseconds")
+        self._file.write(f"{stamp} {stream} {text}\n")
+        self._file.flush()
+        if self._console is not None:
+            self._console.write(f"{self._prefix}{text}\n")
+            self._console.flush()
+
+    def close(self) -> None:
+        self._file.close()
+
+
+class LogSink:
+    """Opens a ContainerLog per container under one directory."""
+
+    def __init__(self, directory: Path, console: IO[str] | None, width: int) -> None:
+        self.directory = directory
+        self.console = console
+        self.width = width
+
+    def open(self, name: str, path: Path) -> ContainerLog:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        return ContainerLog(name, path.open("a", encoding="utf-8"), self.console, self.width)
+
+
+async def pump(fd: int, stream: str, log: ContainerLog) -> None:
+    """Read `fd` (taking ownership) to EOF, writing each line to `log`."""
+    pending = b""
+    async with trio.lowlevel.FdStream(fd) as pipe:
+        while chunk := await pipe.receive_some(_CHUNK):
+            pending += chunk
+            *lines, pending = pending.split(b"\n")
+            for line in lines:
+                log.write_line(stream, line.decode(errors="replace"))
+    if pending:
+        log.write_line(stream, pending.decode(errors="replace"))
+
+
+def pipe_pair() -> tuple[int, int]:
+    """A close-on-exec pipe (read end, write end)."""
+    return os.pipe2(os.O_CLOEXEC)

@@ -1,0 +1,166 @@
+"""Turn a Compose project into the plain values `runtime` and `netplug` take.
+
+A pure function of the model, the resolved images and the networks already
+in use on the host, so it is tested without root.
+"""
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from ipaddress import IPv4Address, IPv4Interface, IPv4Network
+
+from netplug.bridge import link_name
+from netplug.discovery import render_hosts
+from netplug.endpoint import EndpointRequest
+from netplug.ipam import assign_addresses, choose_subnet, gateway_of
+from netplug.netns import NETNS_DIR
+from orchestrator.paths import ProjectPaths
+from orchestrator.spec.model import ProjectSpec, ServiceSpec
+from runtime.images import Image
+
+
+@dataclass(frozen=True)
+class NetworkPlan:
+    name: str
+    bridge: str
+    subnet: IPv4Network
+    gateway: IPv4Interface
+    label: str
+
+
+@dataclass(frozen=True)
+class ContainerPlan:
+    name: str
+    """`<project>-<service>-<n>`, as Compose names containers."""
+    service: ServiceSpec
+    image: Image
+    netns_name: str
+    cgroup_path: str
+    endpoints: tuple[EndpointRequest, ...]
+    hosts: str
+    """The text of this container's /etc/hosts."""
+
+    @property
+    def address(self) -> str:
+        return str(self.endpoints[0].address.ip) if self.endpoints else ""
+
+
+@dataclass(frozen=True)
+class StackPlan:
+    project: ProjectSpec
+    paths: ProjectPaths
+    networks: tuple[NetworkPlan, ...]
+    containers: tuple[ContainerPlan, ...]
+
+    def container_of(self, service: str) -> ContainerPlan:
+        for container in self.containers:
+            if container.service.name == service:
+                return container
+        raise KeyError(service)
+
+
+def _plan_networks(
+    project: ProjectSpec, paths: ProjectPaths, in_use: Sequence[IPv4Network]
+) -> tuple[NetworkPlan, ...]:
+    taken = list(in_use)
+    plans = []
+    for network in project.networks:
+        subnet = choose_subnet(taken)
+        taken.append(subnet)
+        plans.append(
+            NetworkPlan(
+                name=network.name,
+                bridge=link_name("b", f"{project.name}/{network.name}"),
+                subnet=subnet,
+                gateway=gateway_of(subnet),
+                label=f"{paths.link_label_prefix}{network.name}",
+            )
+        )
+    return tuple(plans)
+
+
+def make_plan(
+    project: ProjectSpec,
+    images: Mapping[str, Image],
+    in_use: Sequence[IPv4Network],
+    paths: ProjectPaths,
+    services: Sequence[str] = (),
+) -> StackPlan:
+    """The stack for `services` and what they depend on (all when empty)."""
+    selected = _with_dependencies(project, services)
+    networks = _plan_networks(project, paths, in_use)
+    by_name = {n.name: n for n in networks}
+    names = {s.name: f"{project.name}-{s.name}-1" for s in project.services}
+
+    addresses: dict[str, dict[str, IPv4Interface]] = {}
+    for network in networks:
+        members = [s.name for s in project.services if network.name in s.networks]
+        for member, address in assign_addresses(network.subnet, members).items():
+            addresses.setdefault(member, {})[network.name] = address
+
+    containers = []
+    for service in project.services:
+        if service.name not in selected:
+            continue
+        name = names[service.name]
+        netns_name = f"{paths.kernel_prefix}{service.name}-1"
+        endpoints = tuple(
+            EndpointRequest(
+                netns=NETNS_DIR / netns_name,
+                bridge=by_name[network].bridge,
+                host_ifname=link_name("v", f"{project.name}/{name}/{network}"),
+                address=addresses[service.name][network],
+                gateway=by_name[network].gateway.ip,
+                label=f"{paths.link_label_prefix}{name}",
+                ifname=f"eth{index}",
+            )
+            for index, network in enumerate(service.networks)
+        )
+        containers.append(
+            ContainerPlan(
+                name=name,
+                service=service,
+                image=images[service.name],
+                netns_name=netns_name,
+                cgroup_path=netns_name,
+                endpoints=endpoints,
+                hosts=_hosts(service, project, addresses, names),
+            )
+        )
+    return StackPlan(project, paths, networks, tuple(containers))
+
+
+def _hosts(
+    own: ServiceSpec,
+    project: ProjectSpec,
+    addresses: Mapping[str, Mapping[str, IPv4Interface]],
+    names: Mapping[str, str],
+) -> str:
+    """Own names first, then every service sharing a network, by the address
+    on the first network they share."""
+    entries: list[tuple[IPv4Address, list[str]]] = []
+    for service in project.services:
+        shared = [n for n in own.networks if n in service.networks]
+        if not shared:
+            continue
+        aliases = [service.name, names[service.name]]
+        if service is own and own.hostname and own.hostname not in aliases:
+            aliases.insert(0, own.hostname)
+        entry = (addresses[service.name][shared[0]].ip, aliases)
+        if service is own:
+            entries.insert(0, entry)
+        else:
+            entries.append(entry)
+    return render_hosts(entries)
+
+
+def _with_dependencies(project: ProjectSpec, services: Sequence[str]) -> set[str]:
+    if not services:
+        return {s.name for s in project.services}
+    selected: set[str] = set()
+    pending = list(services)
+    while pending:
+        name = pending.pop()
+        if name not in selected:
+            selected.add(name)
+            pending.extend(project.service(name).depends_on)
+    return selected

@@ -1,0 +1,162 @@
+"""One container's lifecycle: start, watch, restart with backoff, stop.
+
+The loop talks to the container through the small `Launcher` protocol, so
+its timing (backoff, grace periods) is tested on Trio's MockClock with a
+recording fake, while the real launcher drives runc, netplug and mounts.
+"""
+
+import enum
+import os
+import signal
+from typing import Protocol
+
+import structlog
+import trio
+
+from orchestrator.logs import ContainerLog, pipe_pair, pump
+from orchestrator.restart import next_backoff, should_restart
+from orchestrator.spec.model import ServiceSpec
+
+_log = structlog.get_logger("corral")
+
+DRAIN_BOUND = 5.0
+"""How long output may still arrive after a container's first process exits
+(the kernel kills the rest of its pid namespace, so this is generous)."""
+
+
+class State(enum.Enum):
+    CREATED = "created"
+    RUNNING = "running"
+    RESTARTING = "restarting"
+    EXITED = "exited"
+
+
+class Process(Protocol):
+    pid: int
+
+    def send_signal(self, signum: int) -> None: ...
+
+    async def wait(self) -> int: ...
+
+
+class StartFailed(Exception):
+    """The container could not start; `exit_code` as Docker reports it."""
+
+    def __init__(self, reason: str, exit_code: int) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.exit_code = exit_code
+
+
+class Launcher(Protocol):
+    async def prepare(self) -> None:
+        """Make what the container runs in: netns, endpoints, rootfs, bundle."""
+
+    async def start(self, stdout: int, stderr: int) -> Process:
+        """Start the container with its stdio on these fds; raise StartFailed."""
+
+    async def reset(self) -> None:
+        """Forget an exited container so that it can be started again."""
+
+
+class Container:
+    """One replica of a service, restarted per its policy."""
+
+    def __init__(self, name: str, service: ServiceSpec, launcher: Launcher, log: ContainerLog):
+        self.name = name
+        self.service = service
+        self._launcher = launcher
+        self._log = log
+        self.state = State.CREATED
+        self.exit_code: int | None = None
+        self.restart_count = 0
+        self.process: Process | None = None
+        self._stop_requested = False
+        self._backoff_scope: trio.CancelScope | None = None
+        self._run_entered = False
+        self.first_start_done = trio.Event()
+        self.finished = trio.Event()
+
+    async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
+        """Prepare, then start and restart until the policy or a stop says no.
+        Reports started once prepared; `first_start_done` follows the first
+        start attempt."""
+        self._run_entered = True
+        await self._launcher.prepare()
+        task_status.started()
+        backoff: float | None = None
+        try:
+            while not self._stop_requested:
+                began = trio.current_time()
+                code = await self._run_once()
+                self.exit_code = code
+                ran_for = trio.current_time() - began
+                await self._launcher.reset()
+                if not should_restart(
+                    self.service.restart, code, self.restart_count, self._stop_requested
+                ):
+                    break
+                backoff = next_backoff(backoff, ran_for)
+                self.state = State.RESTARTING
+                _log.info("restarting", container=self.name, exit_code=code, delay=backoff)
+                with trio.CancelScope() as self._backoff_scope:
+                    await trio.sleep(backoff)
+                self._backoff_scope = None
+                if not self._stop_requested:
+                    self.restart_count += 1
+        finally:
+            self.state = State.EXITED
+            self.first_start_done.set()
+            self.finished.set()
+
+    async def _run_once(self) -> int:
+        out_read, out_write = pipe_pair()
+        err_read, err_write = pipe_pair()
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(pump, out_read, "stdout", self._log)
+            nursery.start_soon(pump, err_read, "stderr", self._log)
+            try:
+                process = await self._launcher.start(out_write, err_write)
+            except StartFailed as failure:
+                _log.error("container failed to start", container=self.name, reason=failure.reason)
+                return failure.exit_code
+            finally:
+                _close(out_write, err_write)
+                self.first_start_done.set()
+            self.process = process
+            self.state = State.RUNNING
+            if self._stop_requested:
+                process.send_signal(signal.Signals[self.service.stop_signal])
+            code = await process.wait()
+            nursery.cancel_scope.deadline = trio.current_time() + DRAIN_BOUND
+        return code
+
+    async def stop(self, grace: float | None = None) -> None:
+        """Stop signal, then SIGKILL after the grace period; no restart after.
+        Safe to call from a shielded scope after `run` was cancelled."""
+        self._stop_requested = True
+        if not self._run_entered:
+            self.finished.set()
+        if self._backoff_scope is not None:
+            self._backoff_scope.cancel()
+        process = self.process
+        if process is None:
+            return
+        process.send_signal(signal.Signals[self.service.stop_signal])
+        with trio.move_on_after(self.service.stop_grace_period if grace is None else grace):
+            await process.wait()
+            return
+        _log.warning("grace period over, killing", container=self.name)
+        process.send_signal(signal.SIGKILL)
+        await process.wait()
+
+
+    def kill(self) -> None:
+        self._stop_requested = True
+        if self.process is not None:
+            self.process.send_signal(signal.SIGKILL)
+
+
+def _close(*fds: int) -> None:
+    for fd in fds:
+        os.close(fd)

@@ -1,0 +1,28 @@
+"""Compose durations (Go's syntax: `1m30s`, `500ms`, `10s`) in seconds."""
+
+import re
+
+_UNITS = {"ns": 1e-9, "us": 1e-6, "µs": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0, "h": 3600.0}
+_PART = re.compile(r"(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|ms|s|m|h)")
+
+
+def parse_duration(value: object) -> float:
+    """Seconds in `value`; a bare number is seconds. ValueError if malformed."""
+    if isinstance(value, bool):
+        raise ValueError(f"{value!r} is not a duration")
+    if isinstance(value, int | float):
+        seconds = float(value)
+    elif isinstance(value, str) and value:
+        position, seconds = 0, 0.0
+        for match in _PART.finditer(value):
+            if match.start() != position:
+                break
+            seconds += float(match.group(1)) * _UNITS[match.group(2)]
+            position = match.end()
+        if position != len(value):
+            raise ValueError(f"{value!r} is not a duration such as 10s, 1m30s or 500ms")
+    else:
+        raise ValueError(f"{value!r} is not a duration")
+    if seconds < 0:
+        raise ValueError(f"{value!r} is negative")
+    return seconds

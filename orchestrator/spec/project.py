@@ -1,0 +1,62 @@
+"""Which files make a project and what the project is called, as in Compose."""
+
+import re
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+from orchestrator.errors import CorralError
+
+DEFAULT_FILE_NAMES = ("compose.yaml", "compose.yml", "docker-compose.yaml", "docker-compose.yml")
+_VALID_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
+
+
+def find_compose_files(explicit: Sequence[str], cwd: Path) -> tuple[Path, ...]:
+    """The -f files, or the first default file in `cwd` or one of its parents."""
+    if explicit:
+        files = tuple((cwd / name).resolve() for name in explicit)
+        for path in files:
+            if not path.is_file():
+                raise CorralError(f"{path}: no such file")
+        return files
+    for directory in (cwd, *cwd.parents):
+        for name in DEFAULT_FILE_NAMES:
+            candidate = directory / name
+            if candidate.is_file():
+                return (candidate.resolve(),)
+    raise CorralError(
+        f"no Compose file found in {cwd} or its parents "
+        f"(looked for {', '.join(DEFAULT_FILE_NAMES)}); name one with -f"
+    )
+
+
+def normalize_project_name(raw: str) -> str:
+    """Lowercase, keep [a-z0-9_-], strip leading '_' and '-' (for directory names)."""
+    kept = re.sub(r"[^a-z0-9_-]", "", raw.lower())
+    return kept.lstrip("_-")
+
+
+def project_name(
+    flag: str | None,
+    environ: Mapping[str, str],
+    top_level_name: str | None,
+    first_file: Path,
+) -> str:
+    """-p, then COMPOSE_PROJECT_NAME, then the file's `name`, then the directory."""
+    for source, value in (
+        ("-p", flag),
+        ("COMPOSE_PROJECT_NAME", environ.get("COMPOSE_PROJECT_NAME") or None),
+        (f"{first_file}: name", top_level_name),
+    ):
+        if value is not None:
+            if not _VALID_NAME.match(value):
+                raise CorralError(
+                    f"{source}: project name {value!r} must contain only lowercase letters, "
+                    "digits, dashes and underscores, and start with a letter or digit"
+                )
+            return value
+    name = normalize_project_name(first_file.parent.name)
+    if not name:
+        raise CorralError(
+            f"cannot derive a project name from directory {first_file.parent}; use -p"
+        )
+    return name

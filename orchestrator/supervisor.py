@@ -1,0 +1,109 @@
+"""One stack: networks, containers in dependency order, orderly shutdown.
+
+`Stack.run` brings the stack up and reports started once every container's
+first start was attempted; it returns after `request_stop`, having stopped
+the containers in reverse dependency order and removed every object. If it
+is cancelled instead, the same stop and teardown still run, shielded and
+bounded, so nothing is left behind.
+"""
+
+from collections.abc import Awaitable, Callable, Mapping
+
+import structlog
+import trio
+
+from netplug.bridge import ensure_bridge
+from netplug.errors import NetworkError
+from orchestrator.errors import StackError
+from orchestrator.paths import ProjectPaths
+from orchestrator.plan import StackPlan
+from orchestrator.service import Container
+
+_log = structlog.get_logger("corral")
+
+TEARDOWN_MARGIN = 15.0
+"""Time on top of the longest grace period for stopping and removing."""
+
+
+class Stack:
+    def __init__(
+        self,
+        plan: StackPlan,
+        containers: Mapping[str, Container],
+        teardown: Callable[[ProjectPaths], Awaitable[None]],
+    ) -> None:
+        self.plan = plan
+        self.containers = dict(containers)  # by service name
+        self._teardown = teardown
+        self._stop_requested = trio.Event()
+
+    def request_stop(self) -> None:
+        self._stop_requested.set()
+
+    @property
+    def stopping(self) -> bool:
+        return self._stop_requested.is_set()
+
+    def kill_all(self) -> None:
+        """SIGKILL every container now (a second Ctrl-C): the orderly stop
+        that is under way then finishes at once."""
+        for container in self.containers.values():
+            container.kill()
+
+    async def run(
+        self, *, task_status: trio.TaskStatus["Stack"] = trio.TASK_STATUS_IGNORED
+    ) -> None:
+        try:
+            async with trio.open_nursery() as nursery:
+                await self._create_networks()
+                await self._start_all(nursery)
+                task_status.started(self)
+                await self._stop_requested.wait()
+                await self._stop_all()
+        finally:
+            bound = TEARDOWN_MARGIN + max(
+                (c.service.stop_grace_period for c in self.containers.values()), default=0.0
+            )
+            with trio.CancelScope(shield=True), trio.move_on_after(bound) as scope:
+                await self._stop_all()
+                await self._teardown(self.plan.paths)
+            if scope.cancelled_caught:
+                _log.error("teardown did not finish in time", project=self.plan.project.name)
+
+    async def _create_networks(self) -> None:
+        for network in self.plan.networks:
+            try:
+                await ensure_bridge(network.bridge, network.gateway, label=network.label)
+            except NetworkError as exc:
+                raise StackError(f"network {network.name}: {exc}") from exc
+
+    async def _start_all(self, nursery: trio.Nursery) -> None:
+        """Each container starts once the containers it depends on have made
+        their first start attempt (Compose's service_started)."""
+        async def start_one(name: str) -> None:
+            container = self.containers[name]
+            for dependency in container.service.depends_on:
+                if dependency in self.containers:
+                    await self.containers[dependency].first_start_done.wait()
+            await nursery.start(container.run)
+            await container.first_start_done.wait()
+
+        async with trio.open_nursery() as starters:
+            for name in self.containers:
+                starters.start_soon(start_one, name)
+
+    async def _stop_all(self) -> None:
+        """Stop each container after every container depending on it stopped."""
+
+        async def stop_one(name: str) -> None:
+            for other in self.containers.values():
+                if name in other.service.depends_on:
+                    await other.finished.wait()
+            container = self.containers[name]
+            await container.stop()
+            with trio.move_on_after(container.service.stop_grace_period + TEARDOWN_MARGIN):
+                await container.finished.wait()
+
+        async with trio.open_nursery() as stoppers:
+            for name in self.containers:
+                stoppers.start_soon(stop_one, name)
