@@ -108,6 +108,7 @@ async def supervise(
     become_subreaper()
     paths = plan.paths
     paths.run.mkdir(parents=True, exist_ok=True)
+    paths.pid_file.write_text(f"{os.getpid()}\n")
     sink = LogSink(paths.run / "logs", console, max(len(c.name) for c in plan.containers))
     logs = {c.name: sink.open(c.name, paths.log_file(c.name)) for c in plan.containers}
     containers = {

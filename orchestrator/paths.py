@@ -51,6 +51,10 @@ class ProjectPaths:
         return self.run / "runtime"
 
     @property
+    def pid_file(self) -> Path:
+        return self.run / "supervisor.pid"
+
+    @property
     def supervisor_log(self) -> Path:
         return self.run / "supervisor.log"
 

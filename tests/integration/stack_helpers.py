@@ -1,0 +1,105 @@
+"""Drive the real `corral` command as a user would, against private state
+roots, and prove that nothing of a project is left once it is down."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from tests.leaks import leftovers
+
+COMMAND_TIMEOUT = 60.0
+REPO = Path(__file__).resolve().parents[2]
+
+
+@dataclass
+class Corral:
+    run_root: Path
+    data_root: Path
+    workdir: Path
+    project: str
+
+    @property
+    def env(self) -> dict[str, str]:
+        return {
+            **os.environ,
+            "CORRAL_RUN_ROOT": str(self.run_root),
+            "CORRAL_DATA_ROOT": str(self.data_root),
+            "PYTHONPATH": str(REPO),
+        }
+
+    @property
+    def compose_file(self) -> Path:
+        return self.workdir / "compose.yaml"
+
+    def command(self, *args: str) -> list[str]:
+        return [sys.executable, "-m", "orchestrator.cli", "-p", self.project, *args]
+
+    def __call__(
+        self, *args: str, timeout: float = COMMAND_TIMEOUT, stdin: int | None = subprocess.DEVNULL
+    ) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            self.command(*args),
+            cwd=self.workdir,
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            stdin=stdin,
+        )
+
+    def write(self, text: str, name: str = "compose.yaml") -> Path:
+        path = self.workdir / name
+        path.write_text(text, encoding="utf-8")
+        return path
+
+    def ps(self) -> dict[str, dict[str, Any]]:
+        result = self("ps", "--format", "json")
+        assert result.returncode == 0, result.stderr
+        rows = [json.loads(line) for line in result.stdout.splitlines()]
+        return {row["Service"]: row for row in rows}
+
+    def wait_for(
+        self, condition: Callable[[dict[str, dict[str, Any]]], bool], timeout: float = 30.0
+    ) -> dict[str, dict[str, Any]]:
+        """Poll `ps` until `condition` holds (a bounded wait on real containers)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            rows = self.ps()
+            if condition(rows):
+                return rows
+            if time.monotonic() > deadline:
+                raise AssertionError(f"condition not met within {timeout} s; ps: {rows}")
+            time.sleep(0.1)
+
+    def supervisor_pid(self) -> int:
+        return int((self.run_root / self.project / "supervisor.pid").read_text())
+
+    def log_text(self, service: str) -> str:
+        path = self.run_root / self.project / "logs" / f"{self.project}-{service}-1.log"
+        return path.read_text(encoding="utf-8")
+
+    def leftovers(self) -> list[str]:
+        found = leftovers(self.run_root, name_marker=f"corral-{self.project}.")
+        if (self.run_root / self.project).exists():
+            found.append(f"directory {self.run_root / self.project}")
+        if (self.data_root / "containers" / self.project).exists():
+            found.append(f"directory {self.data_root / 'containers' / self.project}")
+        return found
+
+    def force_down(self) -> None:
+        """Teardown for a test that failed half-way: down, then kill by pid."""
+        self("down")
+        pid_file = self.run_root / self.project / "supervisor.pid"
+        if pid_file.exists():
+            try:
+                os.kill(int(pid_file.read_text()), signal.SIGKILL)
+            except (ProcessLookupError, ValueError):
+                pass
+            self("down")

@@ -1,0 +1,251 @@
+"""`corral up` / `ps` / `exec` / `down` on real containers, end to end."""
+
+import json
+import os
+import re
+import signal
+import subprocess
+import time
+
+import pytest
+
+from tests.integration.stack_helpers import Corral
+
+pytestmark = pytest.mark.root
+
+WEB_AND_CLIENT = """
+services:
+  web:
+    image: busybox
+    command: ["sh", "-c", "trap 'exit 0' TERM; echo hello-from-web > /tmp/index.html;
+      echo web-ready; httpd -f -p 8080 -h /tmp & wait"]
+  client:
+    image: busybox
+    depends_on: [web]
+    command: ["sh", "-c", "trap 'exit 0' TERM; sleep 1000 & wait"]
+"""
+
+FETCH_WEB = "printf 'GET /index.html HTTP/1.0\\r\\n\\r\\n' | nc web 8080 | tail -n 1"
+
+
+def _up(corral: Corral, *extra: str) -> None:
+    result = corral("up", "-d", *extra)
+    assert result.returncode == 0, result.stderr
+
+
+def _down(corral: Corral) -> subprocess.CompletedProcess[str]:
+    result = corral("down")
+    assert result.returncode == 0, result.stderr
+    assert corral.leftovers() == []
+    return result
+
+
+def test_services_reach_each_other_by_name_and_down_removes_everything(corral: Corral) -> None:
+    corral.write(WEB_AND_CLIENT)
+    _up(corral)
+    rows = corral.ps()
+    assert {row["State"] for row in rows.values()} == {"running"}
+    assert rows["web"]["Name"] == f"{corral.project}-web-1"
+    assert set(rows["web"]) >= {
+        "Name", "Service", "State", "ExitCode", "Health", "RestartCount", "IPAddress"
+    }  # fmt: skip
+
+    by_service = corral("exec", "client", "sh", "-c", FETCH_WEB)
+    assert (by_service.returncode, by_service.stdout) == (0, "hello-from-web\n")
+    by_container_name = corral(
+        "exec", "client", "sh", "-c", FETCH_WEB.replace("nc web", f"nc {corral.project}-web-1")
+    )
+    assert by_container_name.stdout == "hello-from-web\n"
+    address = corral("exec", "client", "sh", "-c", "ip -4 -o addr show eth0")
+    assert rows["client"]["IPAddress"] + "/" in address.stdout
+
+    result = _down(corral)
+    assert f"project {corral.project} is down" in result.stdout
+
+
+def test_exec_returns_the_commands_exit_code_and_output(corral: Corral) -> None:
+    corral.write(WEB_AND_CLIENT)
+    _up(corral)
+    result = corral("exec", "web", "sh", "-c", "echo out; echo err >&2; exit 7")
+    assert (result.returncode, result.stdout, result.stderr) == (7, "out\n", "err\n")
+    missing = corral("exec", "nosuch", "true")
+    assert missing.returncode == 1
+    assert missing.stderr == "corral: no such service: nosuch\n"
+    _down(corral)
+
+
+def test_container_is_isolated_as_docker_isolates_it(corral: Corral) -> None:
+    corral.write(WEB_AND_CLIENT)
+    _up(corral)
+    inside = corral(
+        "exec", "client", "sh", "-c",
+        "hostname; grep -E '^(CapEff|CapBnd|NoNewPrivs)' /proc/self/status;"
+        " cat /proc/1/cmdline | tr '\\0' ' '; echo;"
+        " cat /proc/timer_list /proc/keys | wc -c; touch /sys/x 2>&1 | grep -c Read-only;"
+        " echo written > /written-by-client; readlink /proc/self/ns/net",
+    )  # fmt: skip
+    lines = inside.stdout.splitlines()
+    assert lines[0] == "client"
+    docker_capabilities = "00000000a80425fb"
+    assert lines[1:4] == [
+        f"CapEff:\t{docker_capabilities}", f"CapBnd:\t{docker_capabilities}", "NoNewPrivs:\t1"
+    ]
+    assert lines[4].startswith("sh -c trap")  # the service's command is pid 1
+    assert lines[5] == "0"  # masked: the host's are not empty
+    assert lines[6] == "1"  # /sys is read-only
+    assert lines[7] != os.readlink("/proc/self/ns/net")
+
+    upper = corral.data_root / "containers" / corral.project / f"{corral.project}-client-1"
+    assert (upper / "upper" / "written-by-client").read_text() == "written\n"
+    image_layers = corral.data_root / "images" / "layers"
+    assert not list(image_layers.glob("*/written-by-client"))
+    _down(corral)
+
+
+def test_failing_service_is_restarted_per_policy(corral: Corral) -> None:
+    corral.write(
+        """
+services:
+  worker:
+    image: busybox
+    command: ["sh", "-c", "echo attempt; exit 3"]
+    restart: on-failure:2
+"""
+    )
+    _up(corral)
+    rows = corral.wait_for(lambda r: r["worker"]["State"] == "exited")
+    assert (rows["worker"]["ExitCode"], rows["worker"]["RestartCount"]) == (3, 2)
+    assert corral.log_text("worker").count("stdout attempt") == 3
+    _down(corral)
+
+
+def test_a_last_line_before_exit_is_kept(corral: Corral) -> None:
+    corral.write(
+        """
+services:
+  once:
+    image: busybox
+    command: ["sh", "-c", "echo first; echo -n 'last words without newline'"]
+"""
+    )
+    _up(corral)
+    corral.wait_for(lambda r: r["once"]["State"] == "exited")
+    lines = corral.log_text("once").splitlines()
+    assert [line.split(" ", 2)[1:] for line in lines] == [
+        ["stdout", "first"],
+        ["stdout", "last words without newline"],
+    ]
+    _down(corral)
+
+
+def test_a_command_missing_from_the_image_is_reported_with_the_runtimes_reason(
+    corral: Corral,
+) -> None:
+    corral.write(
+        """
+services:
+  broken:
+    image: busybox
+    command: ["no-such-program"]
+"""
+    )
+    _up(corral)
+    rows = corral.wait_for(lambda r: r["broken"]["State"] == "exited")
+    assert rows["broken"]["ExitCode"] == 127
+    log = (corral.run_root / corral.project / "supervisor.log").read_text()
+    failures = [
+        entry["reason"]
+        for entry in map(json.loads, log.splitlines())
+        if entry["event"] == "container failed to start"
+    ]
+    assert failures
+    assert '"no-such-program": executable file not found in $PATH' in failures[0]
+    _down(corral)
+
+
+def _run_foreground_until_interrupted(corral: Corral, services: int) -> tuple[int, str, str]:
+    """`corral up` in the foreground, Ctrl-C once every service runs."""
+    foreground = subprocess.Popen(
+        corral.command("up"),
+        cwd=corral.workdir,
+        env=corral.env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        corral.wait_for(
+            lambda r: len(r) == services and {x["State"] for x in r.values()} == {"running"}
+        )
+        time.sleep(0.3)
+        foreground.send_signal(signal.SIGINT)
+        stdout, stderr = foreground.communicate(timeout=30)
+    finally:
+        if foreground.poll() is None:
+            foreground.kill()
+            foreground.wait()
+    return foreground.returncode, stdout, stderr
+
+
+def test_stop_signal_then_sigkill_after_the_grace_period(corral: Corral) -> None:
+    corral.write(
+        """
+services:
+  stubborn:
+    image: busybox
+    command: ["sh", "-c", "trap 'echo got-term' TERM; while true; do sleep 0.1; done"]
+    stop_grace_period: 1s
+  polite:
+    image: busybox
+    command: ["sh", "-c", "trap 'echo got-usr1; exit 0' USR1; sleep 1000 & wait"]
+    stop_signal: SIGUSR1
+"""
+    )
+    code, stdout, stderr = _run_foreground_until_interrupted(corral, services=2)
+    assert code == 0, stderr
+    assert re.search(rf"^{corral.project}-polite-1 +\| got-usr1$", stdout, re.MULTILINE)
+    assert re.search(rf"^{corral.project}-stubborn-1 +\| got-term$", stdout, re.MULTILINE)
+    assert "grace period over, killing" in stderr
+    assert corral.leftovers() == []
+
+
+def test_foreground_up_prefixes_output_and_ctrl_c_stops_cleanly(corral: Corral) -> None:
+    corral.write(WEB_AND_CLIENT)
+    code, stdout, stderr = _run_foreground_until_interrupted(corral, services=2)
+    assert code == 0, stderr
+    assert re.search(rf"^{corral.project}-web-1 +\| web-ready$", stdout, re.MULTILINE)
+    assert corral.leftovers() == []
+
+
+def test_down_after_the_supervisor_was_killed_removes_everything(corral: Corral) -> None:
+    corral.write(WEB_AND_CLIENT)
+    _up(corral)
+    os.kill(corral.supervisor_pid(), signal.SIGKILL)
+    time.sleep(0.2)
+    assert corral.leftovers() != []  # containers, netns and mounts outlive it
+    result = _down(corral)
+    assert "removed what a stopped supervisor left" in result.stdout
+
+
+def test_up_after_the_supervisor_was_killed_recovers(corral: Corral) -> None:
+    corral.write(WEB_AND_CLIENT)
+    _up(corral)
+    os.kill(corral.supervisor_pid(), signal.SIGKILL)
+    time.sleep(0.2)
+    _up(corral)
+    fetched = corral("exec", "client", "sh", "-c", FETCH_WEB)
+    assert fetched.stdout == "hello-from-web\n"
+    _down(corral)
+
+
+def test_up_of_a_subset_starts_the_services_and_their_dependencies(corral: Corral) -> None:
+    corral.write(WEB_AND_CLIENT + "  extra:\n    image: busybox\n    command: [sleep, '1000']\n")
+    _up(corral, "client")
+    assert sorted(corral.ps()) == ["client", "web"]
+    _down(corral)
+
+
+def test_down_of_a_project_that_is_not_running(corral: Corral) -> None:
+    corral.write(WEB_AND_CLIENT)
+    result = corral("down")
+    assert (result.returncode, result.stdout) == (0, f"project {corral.project} is not running\n")

@@ -1,0 +1,49 @@
+"""Find kernel objects and processes Corral made and did not remove."""
+
+import os
+from pathlib import Path
+
+from netplug.netns import NETNS_DIR
+from runtime.cgroups import cgroups_named
+
+
+def _links() -> list[str]:
+    return sorted(name for name in os.listdir("/sys/class/net") if name.startswith("cr"))
+
+
+def _mounts(marker: str) -> list[str]:
+    with open("/proc/self/mountinfo", encoding="utf-8") as mountinfo:
+        return [line.split()[4] for line in mountinfo if marker in line.split()[4]]
+
+
+def _processes(marker: str) -> list[str]:
+    """Processes running runc, or whose environment points at `marker`."""
+    found = []
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+            environ = Path(f"/proc/{pid}/environ").read_bytes()
+        except OSError:
+            continue
+        program = os.path.basename(cmdline[0].decode(errors="replace"))
+        if program in ("runc", "crun") or (marker and marker.encode() in environ):
+            found.append(f"pid {pid}: {b' '.join(cmdline).decode(errors='replace')}")
+    return found
+
+
+def leftovers(state_root: Path, name_marker: str = "corral") -> list[str]:
+    """Everything that looks like Corral's and is still there: netns and
+    cgroups named with `name_marker`, links named cr*, mounts under
+    `state_root` or named with the marker, runtime processes, and processes
+    started with a CORRAL_RUN_ROOT under `state_root` (none for "/")."""
+    found = [f"netns {n}" for n in sorted(os.listdir(NETNS_DIR)) if name_marker in n] if (
+        NETNS_DIR.exists()
+    ) else []
+    found += [f"link {name}" for name in _links()]
+    found += [f"mount {m}" for m in _mounts(name_marker)]
+    if state_root != Path("/"):
+        found += [f"mount {m}" for m in _mounts(str(state_root)) if name_marker not in m]
+    found += [f"cgroup {c}" for c in cgroups_named(name_marker)]
+    marker = f"CORRAL_RUN_ROOT={state_root}" if state_root != Path("/") else ""
+    found += _processes(marker)
+    return found
