@@ -74,18 +74,22 @@ class Container:
         self._stop_requested = False
         self._backoff_scope: trio.CancelScope | None = None
         self._run_entered = False
+        self._start_attempt: trio.Event | None = None
         self.first_start_done = trio.Event()
+        self.stopped = trio.Event()
+        """Set once a stop was asked for and the process, if any, has exited."""
         self.finished = trio.Event()
+        """Set once `run` has returned, however it ended."""
 
     async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
         """Prepare, then start and restart until the policy or a stop says no.
         Reports started once prepared; `first_start_done` follows the first
         start attempt."""
         self._run_entered = True
-        await self._launcher.prepare()
-        task_status.started()
         backoff: float | None = None
         try:
+            await self._launcher.prepare()
+            task_status.started()
             while not self._stop_requested:
                 began = trio.current_time()
                 code = await self._run_once()
@@ -115,33 +119,39 @@ class Container:
         async with trio.open_nursery() as nursery:
             nursery.start_soon(pump, out_read, "stdout", self._log)
             nursery.start_soon(pump, err_read, "stderr", self._log)
+            attempt = self._start_attempt = trio.Event()
             try:
-                process = await self._launcher.start(out_write, err_write)
+                process = self.process = await self._launcher.start(out_write, err_write)
             except StartFailed as failure:
                 _log.error("container failed to start", container=self.name, reason=failure.reason)
                 return failure.exit_code
             finally:
                 _close(out_write, err_write)
+                attempt.set()
                 self.first_start_done.set()
-            self.process = process
             self.state = State.RUNNING
-            if self._stop_requested:
-                process.send_signal(signal.Signals[self.service.stop_signal])
             code = await process.wait()
             nursery.cancel_scope.deadline = trio.current_time() + DRAIN_BOUND
         return code
 
     async def stop(self, grace: float | None = None) -> None:
         """Stop signal, then SIGKILL after the grace period; no restart after.
-        Safe to call from a shielded scope after `run` was cancelled."""
+        Safe to call from a shielded scope after `run` was cancelled, and
+        while a start is under way (it waits for that start first)."""
         self._stop_requested = True
         if not self._run_entered:
             self.finished.set()
         if self._backoff_scope is not None:
             self._backoff_scope.cancel()
-        process = self.process
-        if process is None:
-            return
+        try:
+            if self._start_attempt is not None:
+                await self._start_attempt.wait()
+            if self.process is not None:
+                await self._terminate(self.process, grace)
+        finally:
+            self.stopped.set()
+
+    async def _terminate(self, process: Process, grace: float | None) -> None:
         process.send_signal(signal.Signals[self.service.stop_signal])
         with trio.move_on_after(self.service.stop_grace_period if grace is None else grace):
             await process.wait()

@@ -98,7 +98,7 @@ class Stack:
         async def stop_one(name: str) -> None:
             for other in self.containers.values():
                 if name in other.service.depends_on:
-                    await other.finished.wait()
+                    await other.stopped.wait()
             container = self.containers[name]
             await container.stop()
             with trio.move_on_after(container.service.stop_grace_period + TEARDOWN_MARGIN):
