@@ -1,0 +1,162 @@
+"""Start-up speed and memory of a stack, measured on real containers.
+
+(a) `corral up -d` until every container runs, 10 `sleep` services, median of 5;
+(b) the cold start of one container, from plan to process running with its
+    network (netns, veth, overlay, bundle, runc), median of 10, next to
+    `runc run -d` alone on a ready bundle;
+(c) the supervisor's RSS with 10 containers running, and its child processes.
+
+Run by `make bench` inside a private network namespace; prints figures only.
+"""
+
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import trio
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def _stack(services: int) -> str:
+    lines = ["services:"]
+    for index in range(services):
+        lines += [f"  s{index}:", "    image: busybox", "    command: [sleep, '1000']"]
+    return "\n".join(lines) + "\n"
+
+
+class Bench:
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.env = {
+            **os.environ,
+            "CORRAL_RUN_ROOT": str(root / "run"),
+            "CORRAL_DATA_ROOT": str(root / "data"),
+            "PYTHONPATH": str(REPO),
+        }
+        self.corral = [str(Path(sys.executable).with_name("corral"))]
+
+    def run(self, *args: str, cwd: Path | None = None) -> float:
+        began = time.perf_counter()
+        subprocess.run([*self.corral, *args], env=self.env, cwd=cwd or self.root, check=True,
+                       capture_output=True, timeout=120)  # fmt: skip
+        return time.perf_counter() - began
+
+    def import_image(self) -> None:
+        tarball = self.root / "busybox.tar"
+        subprocess.run([str(REPO / "specs/busybox-rootfs.sh"), str(tarball)], check=True)
+        self.run("image", "import", str(tarball), "busybox")
+
+
+def bench_up(bench: Bench) -> None:
+    compose = bench.root / "compose.yaml"
+    compose.write_text(_stack(10))
+    ups, downs = [], []
+    for _ in range(5):
+        ups.append(bench.run("-p", "benchup", "up", "-d"))
+        downs.append(bench.run("-p", "benchup", "down"))
+    print(f"(a) up -d, 10 services, until all run: median {statistics.median(ups) * 1000:.0f} ms"
+          f" (runs: {', '.join(f'{u * 1000:.0f}' for u in ups)} ms)")  # fmt: skip
+    print(f"    down, 10 services: median {statistics.median(downs) * 1000:.0f} ms")
+
+
+def bench_cold_start(bench: Bench) -> None:
+    os.environ.update(bench.env)
+    from netplug.bridge import ensure_bridge
+    from netplug.ipam import networks_in_use
+    from orchestrator.cleanup import remove_project_objects
+    from orchestrator.launch import RuncLauncher
+    from orchestrator.paths import StateRoots
+    from orchestrator.plan import make_plan
+    from orchestrator.spec import load_project
+    from runtime.engine import Engine, become_subreaper
+    from runtime.images import ImageStore
+
+    compose = bench.root / "one.yaml"
+    compose.write_text(_stack(1))
+    roots = StateRoots.from_environ(bench.env)
+    image = ImageStore(roots.images).resolve("busybox")
+
+    async def once(attempt: int) -> tuple[float, float]:
+        project = load_project([compose], project_flag=f"cold{attempt}", shell={}, warn=print)
+        paths = roots.project(project.name)
+        engine = Engine(paths.runtime_state)
+        plan = make_plan(project, {"s0": image}, await networks_in_use(), paths)
+        network = plan.networks[0]
+        await ensure_bridge(network.bridge, network.gateway, label=network.label)
+        null = os.open(os.devnull, os.O_WRONLY)
+        try:
+            launcher = RuncLauncher(plan.containers[0], paths, engine)
+            began = trio.current_time()
+            await launcher.prepare()
+            process = await launcher.start(null, null)
+            cold = trio.current_time() - began
+            # runc alone, on the bundle that is now ready: delete, run again.
+            await engine.delete(plan.containers[0].name)
+            await process.wait()
+            began = trio.current_time()
+            process = await launcher.start(null, null)
+            runc_alone = trio.current_time() - began
+        finally:
+            os.close(null)
+            await remove_project_objects(paths, engine)
+        return cold, runc_alone
+
+    async def main() -> None:
+        become_subreaper()
+        results = [await once(attempt) for attempt in range(10)]
+        cold = statistics.median(r[0] for r in results)
+        alone = statistics.median(r[1] for r in results)
+        print(f"(b) cold start of one container, plan to running with network: median"
+              f" {cold * 1000:.1f} ms; runc run -d alone on the same bundle: {alone * 1000:.1f} ms")
+
+    trio.run(main)
+
+
+def _rss_kib(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    return 0
+
+
+def _children(pid: int) -> list[str]:
+    names = []
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        for child in (task / "children").read_text().split():
+            names.append(Path(f"/proc/{child}/comm").read_text().strip())
+    return names
+
+
+def bench_memory(bench: Bench) -> None:
+    (bench.root / "compose.yaml").write_text(_stack(10))
+    bench.run("-p", "benchrss", "up", "-d")
+    try:
+        pid = int((bench.root / "run/benchrss/supervisor.pid").read_text())
+        time.sleep(1)
+        children = _children(pid)
+        print(f"(c) supervisor RSS with 10 containers running: {_rss_kib(pid) / 1024:.1f} MB;"
+              f" its child processes: {len(children)} ({', '.join(sorted(set(children)))})")
+    finally:
+        bench.run("-p", "benchrss", "down")
+
+
+def main() -> None:
+    root = Path(tempfile.mkdtemp(prefix="crbench-", dir="/tmp"))
+    try:
+        bench = Bench(root)
+        bench.import_image()
+        bench_up(bench)
+        bench_cold_start(bench)
+        bench_memory(bench)
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
