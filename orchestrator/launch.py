@@ -8,7 +8,7 @@ import trio
 from netplug.discovery import render_resolv_conf
 from netplug.endpoint import attach
 from netplug.errors import NetworkError
-from netplug.netns import create_netns
+from netplug.netns import NETNS_DIR, create_netns
 from orchestrator.errors import StackError
 from orchestrator.paths import ProjectPaths
 from orchestrator.plan import ContainerPlan
@@ -83,7 +83,7 @@ class RuncLauncher:
             gid=user.gid,
             additional_gids=user.additional_gids,
             hostname=hostname,
-            netns=plan.endpoints[0].netns,
+            netns=NETNS_DIR / plan.netns_name,
             cgroup_path=plan.cgroup_path,
             files=tuple((target, etc / Path(target).name) for target in files),
         )

@@ -6,6 +6,7 @@ read-only /sys, no_new_privileges, and fresh mount, pid, uts, ipc and cgroup
 namespaces; the network namespace is one the caller made, given as a path.
 """
 
+import copy
 import json
 import os
 from dataclasses import dataclass
@@ -99,7 +100,7 @@ def render(config: ContainerConfig, rootfs: Path) -> dict[str, Any]:
         },
         "root": {"path": str(rootfs), "readonly": False},
         "hostname": config.hostname,
-        "mounts": [*_KERNEL_MOUNTS, *file_mounts],
+        "mounts": [*copy.deepcopy(_KERNEL_MOUNTS), *file_mounts],
         "linux": {
             "namespaces": [
                 {"type": "pid"},

@@ -54,6 +54,8 @@ def resolve_user(spec: str, rootfs: Path) -> ResolvedUser:
             raise ContainerRuntimeError(f"group {group_part!r} is not in the image's /etc/group")
 
     additional = tuple(
-        int(row[2]) for row in groups if name and name in row[3].split(",") and int(row[2]) != gid
+        int(row[2])
+        for row in groups
+        if name and len(row) > 3 and name in row[3].split(",") and int(row[2]) != gid
     )
     return ResolvedUser(uid, gid, additional, home or "/")

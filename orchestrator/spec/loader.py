@@ -51,6 +51,10 @@ COMPOSE_SERVICE_KEYS = {
 
 _SERVICE_NAME = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_.-]*$")
 _ENV_NAME = re.compile(r"^[^=\s]+$")
+_HOSTNAME = re.compile(
+    r"^(?=.{1,253}$)[a-zA-Z0-9](?:[a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?"
+    r"(?:\.[a-zA-Z0-9](?:[a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?)*$"
+)
 
 
 class _Collector:
@@ -169,9 +173,10 @@ def _restart(value: Any, line: int, key: str, problems: _Collector) -> RestartPo
 def _stop_signal(value: Any, line: int, key: str, problems: _Collector) -> str:
     text = str(value).upper()
     name = text if text.startswith("SIG") else f"SIG{text}"
-    if isinstance(value, int) and not isinstance(value, bool):
+    number = int(value) if isinstance(value, str) and value.isdigit() else value
+    if isinstance(number, int) and not isinstance(number, bool):
         try:
-            return signal.Signals(value).name
+            return signal.Signals(number).name
         except ValueError:
             pass
     elif name in signal.Signals.__members__:
@@ -182,7 +187,10 @@ def _stop_signal(value: Any, line: int, key: str, problems: _Collector) -> str:
 
 def _name_list(value: Any, line: int, key: str, problems: _Collector) -> tuple[str, ...]:
     if isinstance(value, LocatedList) and all(isinstance(v, str) for v in value):
-        return tuple(value)
+        repeated = sorted({name for name in value if value.count(name) > 1})
+        if repeated:
+            problems.add(line, key, f"lists {', '.join(map(repr, repeated))} more than once")
+        return tuple(dict.fromkeys(value))
     if isinstance(value, LocatedDict):
         problems.add(line, key, "the long (mapping) form is not supported yet; use a list")
     else:
@@ -222,6 +230,11 @@ def _service(
             problems.add(key_line, key_path, "must be a string")
         elif value is not None:
             fields[key] = str(value)
+    if "hostname" in fields and not _HOSTNAME.match(fields["hostname"]):
+        problems.add(
+            _key_line(body, "hostname"), f"{path}.hostname",
+            f"{fields['hostname']!r} is not a valid host name (RFC 1123)",
+        )  # fmt: skip
     if "environment" in body:
         fields["environment"] = _environment(*at("environment"), shell, problems)
     if "restart" in body:

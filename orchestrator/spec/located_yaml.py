@@ -4,8 +4,13 @@ PyYAML drops marks once it builds Python objects. This loader builds plain
 dicts and lists, as `yaml.safe_load` would, but of subclasses that keep the
 line of the mapping and of each of its keys, so validation can name the line
 of the key it complains about. Duplicate keys are an error, as in Compose.
+
+Compose reads YAML 1.2, where only true and false are booleans: `on`,
+`yes` and `no` stay the words written (`restart: no`, `FLAG: on`), not
+PyYAML's YAML 1.1 booleans.
 """
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -35,19 +40,28 @@ class YamlSyntaxError(Exception):
         self.message = message
 
 
+_MERGE_TAG = "tag:yaml.org,2002:merge"
+_BOOL_TAG = "tag:yaml.org,2002:bool"
+
+
 class _LocatingLoader(yaml.SafeLoader):
     def construct_mapping(self, node: yaml.Node, deep: bool = False) -> dict[Any, Any]:
         assert isinstance(node, yaml.MappingNode)
-        self.flatten_mapping(node)
+        written = sum(1 for key_node, _ in node.value if key_node.tag != _MERGE_TAG)
+        self.flatten_mapping(node)  # merged pairs first, then the ones written here
+        merged = len(node.value) - written
         mapping = LocatedDict()
         mapping.line = node.start_mark.line + 1
         mapping.key_lines = {}
-        for key_node, value_node in node.value:
+        written_keys: set[Any] = set()
+        for index, (key_node, value_node) in enumerate(node.value):
             key = self.construct_object(key_node, deep=True)
-            if key in mapping.key_lines:
-                raise YamlSyntaxError(
-                    key_node.start_mark.line + 1, f"duplicate key {key!r} in one mapping"
-                )
+            if index >= merged:  # a written key may override a merged one, not itself
+                if key in written_keys:
+                    raise YamlSyntaxError(
+                        key_node.start_mark.line + 1, f"duplicate key {key!r} in one mapping"
+                    )
+                written_keys.add(key)
             mapping[key] = self.construct_object(value_node, deep=True)
             mapping.key_lines[key] = key_node.start_mark.line + 1
         return mapping
@@ -68,6 +82,13 @@ def _sequence(loader: _LocatingLoader, node: yaml.Node) -> LocatedList:
     return loader.construct_located_sequence(node)
 
 
+_LocatingLoader.yaml_implicit_resolvers = {
+    first: [(tag, pattern) for tag, pattern in resolvers if tag != _BOOL_TAG]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+_LocatingLoader.add_implicit_resolver(
+    _BOOL_TAG, re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF")
+)
 _LocatingLoader.add_constructor("tag:yaml.org,2002:map", _mapping)
 _LocatingLoader.add_constructor("tag:yaml.org,2002:seq", _sequence)
 

@@ -155,11 +155,6 @@ def test_capabilities_of_one_render_do_not_leak_into_the_next() -> None:
     assert "CAP_SYS_ADMIN" not in second["effective"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="oci.py render: the kernel mounts are the module-level _KERNEL_MOUNTS dicts "
-    "themselves, so a change to one document's mounts changes every later container's",
-)
 def test_mounts_of_one_render_do_not_leak_into_the_next(monkeypatch: pytest.MonkeyPatch) -> None:
     # a private copy, so that the damage this test shows ends with the test
     monkeypatch.setattr(oci, "_KERNEL_MOUNTS", copy.deepcopy(oci._KERNEL_MOUNTS))

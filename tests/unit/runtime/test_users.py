@@ -99,11 +99,6 @@ def test_malformed_lines_are_skipped(tmp_path: Path) -> None:
         resolve_user("short", rootfs)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="users.py resolve_user: a group line of 3 fields passes the len(row) >= 3 filter "
-    "but row[3] is then read, so a named user raises IndexError",
-)
 def test_a_group_line_without_a_member_list(tmp_path: Path) -> None:
     rootfs = make_rootfs(tmp_path / "rootfs", group="legacy:x:50\nstaff:x:51:app\n")
     assert resolve_user("app", rootfs) == ResolvedUser(1001, 1001, (51,), "/home/app")
