@@ -3,6 +3,7 @@ and a leak check that fails the run if any kernel object of Corral's is
 left once every test has finished."""
 
 import os
+import secrets
 import shutil
 import tempfile
 from pathlib import Path
@@ -12,12 +13,21 @@ import pytest
 from tests.leaks import leftovers
 
 TEST_ROOT = pytest.StashKey[Path]()
+PROJECT_PREFIX = pytest.StashKey[str]()
 
 
 def pytest_configure(config: pytest.Config) -> None:
     """One short base directory for every state root the suite makes (Unix
     socket paths must stay under 108 bytes)."""
     config.stash[TEST_ROOT] = Path(tempfile.mkdtemp(prefix="crtest-", dir="/tmp"))
+    # Projects of this run are named <prefix><n>: the leak check then looks
+    # at this run's objects only, not at a stack a user runs on the machine.
+    config.stash[PROJECT_PREFIX] = f"t{secrets.token_hex(3)}-"
+
+
+@pytest.fixture(scope="session")
+def project_prefix(pytestconfig: pytest.Config) -> str:
+    return pytestconfig.stash[PROJECT_PREFIX]
 
 
 @pytest.fixture(scope="session")
@@ -45,7 +55,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     root = session.config.stash[TEST_ROOT]
-    found = leftovers(root)
+    found = leftovers(root, name_marker=f"corral-{session.config.stash[PROJECT_PREFIX]}")
     if found:
         reporter = session.config.pluginmanager.get_plugin("terminalreporter")
         if reporter is not None:

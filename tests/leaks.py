@@ -26,24 +26,22 @@ def _processes(marker: str) -> list[str]:
         except OSError:
             continue
         program = os.path.basename(cmdline[0].decode(errors="replace"))
-        if program in ("runc", "crun") or (marker and marker.encode() in environ):
+        if program in ("runc", "crun") or marker.encode() in environ:
             found.append(f"pid {pid}: {b' '.join(cmdline).decode(errors='replace')}")
     return found
 
 
-def leftovers(state_root: Path, name_marker: str = "corral") -> list[str]:
-    """Everything that looks like Corral's and is still there: netns and
-    cgroups named with `name_marker`, links named cr*, mounts under
-    `state_root` or named with the marker, runtime processes, and processes
-    started with a CORRAL_RUN_ROOT under `state_root` (none for "/")."""
+def leftovers(state_root: Path, name_marker: str) -> list[str]:
+    """Everything that looks like Corral's and is still there: netns,
+    cgroups and mounts named with `name_marker`, links named cr* (in this
+    network namespace), mounts under `state_root`, runtime processes, and
+    processes started with CORRAL_RUN_ROOT under `state_root`."""
     found = [f"netns {n}" for n in sorted(os.listdir(NETNS_DIR)) if name_marker in n] if (
         NETNS_DIR.exists()
     ) else []
     found += [f"link {name}" for name in _links()]
     found += [f"mount {m}" for m in _mounts(name_marker)]
-    if state_root != Path("/"):
-        found += [f"mount {m}" for m in _mounts(str(state_root)) if name_marker not in m]
+    found += [f"mount {m}" for m in _mounts(str(state_root)) if name_marker not in m]
     found += [f"cgroup {c}" for c in cgroups_named(name_marker)]
-    marker = f"CORRAL_RUN_ROOT={state_root}" if state_root != Path("/") else ""
-    found += _processes(marker)
+    found += _processes(f"CORRAL_RUN_ROOT={state_root}")
     return found

@@ -24,11 +24,13 @@ def image_data_root(test_root: Path) -> Path:
 
 
 @pytest.fixture
-def corral(test_root: Path, image_data_root: Path) -> Iterator[Corral]:
+def corral(test_root: Path, image_data_root: Path, project_prefix: str) -> Iterator[Corral]:
     """A fresh project with its own run root; fails the test if anything of
     the project is left when the test is over."""
     workdir = Path(tempfile.mkdtemp(prefix="w", dir=test_root))
-    instance = Corral(test_root / "run", image_data_root, workdir, f"t{next(_counter)}")
+    instance = Corral(
+        test_root / "run", image_data_root, workdir, f"{project_prefix}{next(_counter)}"
+    )
     yield instance
     left = instance.leftovers()
     if left:
