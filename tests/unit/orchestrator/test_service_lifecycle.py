@@ -6,7 +6,6 @@ backoffs 0.1, 0.2, 0.4 s, starts at 0, 1.1, 2.3, 3.7.
 """
 
 import signal
-from collections.abc import Iterator
 
 import pytest
 import trio
@@ -29,18 +28,6 @@ BOUND = 1000.0
 
 CRASH = Run(duration=1.0, exit_code=1)
 FOREVER = Run()
-
-
-@pytest.fixture
-def autojump_clock() -> MockClock:
-    return MockClock(autojump_threshold=0)
-
-
-@pytest.fixture
-def journal() -> Iterator[Journal]:
-    journal = Journal()
-    yield journal
-    journal.close()
 
 
 def exits(launcher: FakeLauncher) -> list[float]:

@@ -7,7 +7,7 @@ networks: `_create_networks` makes no netplug call.
 """
 
 import signal
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 
 import pytest
@@ -35,18 +35,6 @@ CHAIN = ("a", "b", "c")
 DEPENDS = {"a": (), "b": ("a",), "c": ("b",), "d": ()}
 PATHS = ProjectPaths("demo", Path("/nonexistent/run/demo"), Path("/nonexistent/data/demo"))
 IMAGE = Image("docker.io/library/busybox:latest", "sha256:" + "0" * 64, ImageConfig(), ())
-
-
-@pytest.fixture
-def autojump_clock() -> MockClock:
-    return MockClock(autojump_threshold=0)
-
-
-@pytest.fixture
-def journal() -> Iterator[Journal]:
-    journal = Journal()
-    yield journal
-    journal.close()
 
 
 class Teardown:
