@@ -13,7 +13,7 @@ import select
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import structlog
 
@@ -23,6 +23,9 @@ from orchestrator.logconfig import configure_logging
 from orchestrator.paths import ProjectPaths, StateRoots
 from orchestrator.spec import ProjectSpec, find_compose_files, load_project
 from orchestrator.spec.project import project_name
+
+if TYPE_CHECKING:
+    from runtime.images import Image
 
 _log = structlog.get_logger("corral")
 
@@ -74,12 +77,15 @@ def _project_paths(args: argparse.Namespace, roots: StateRoots) -> ProjectPaths:
     return roots.project(_load(args).name)
 
 
-def _resolve_images(project: ProjectSpec, services: Sequence[str], roots: StateRoots) -> Any:
+def _resolve_images(
+    project: ProjectSpec, services: Sequence[str], roots: StateRoots
+) -> "dict[str, Image]":
     from runtime.errors import ImageError, ImageNotFound
     from runtime.images import ImageStore
 
     store = ImageStore(roots.images)
-    images, problems = {}, []
+    images: dict[str, Image] = {}
+    problems: list[Problem] = []
     for service in project.services:
         if services and service.name not in services:
             continue
@@ -105,14 +111,7 @@ def _selected_services(project: ProjectSpec, services: Sequence[str]) -> list[st
     unknown = [name for name in services if name not in known]
     if unknown:
         raise CorralError(f"no such service: {', '.join(unknown)}")
-    selected = set(services)
-    pending = list(services)
-    while pending:
-        for dependency in project.service(pending.pop()).depends_on:
-            if dependency not in selected:
-                selected.add(dependency)
-                pending.append(dependency)
-    return sorted(selected)
+    return sorted(project.with_dependencies(services))
 
 
 def _up(args: argparse.Namespace, roots: StateRoots) -> int:

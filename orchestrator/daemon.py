@@ -21,7 +21,7 @@ from orchestrator.errors import CorralError
 from orchestrator.launch import RuncLauncher
 from orchestrator.logs import LogSink
 from orchestrator.plan import StackPlan
-from orchestrator.service import Container
+from orchestrator.service import Container, State
 from orchestrator.supervisor import Stack
 from runtime.engine import Engine, become_subreaper
 
@@ -71,7 +71,7 @@ class ControlHandler:
         container = self.stack.containers.get(service)
         if container is None:
             raise CorralError(f"no such service: {service}")
-        if container.state.value != "running":
+        if container.state is not State.RUNNING:
             raise CorralError(f"service {service} is not running ({container.state.value})")
         if len(fds) != 3 or not argv:
             raise CorralError("exec needs a command and the three standard streams")
@@ -109,7 +109,7 @@ async def supervise(
     paths = plan.paths
     paths.run.mkdir(parents=True, exist_ok=True)
     paths.pid_file.write_text(f"{os.getpid()}\n")
-    sink = LogSink(paths.run / "logs", console, max(len(c.name) for c in plan.containers))
+    sink = LogSink(console, max(len(c.name) for c in plan.containers))
     logs = {c.name: sink.open(c.name, paths.log_file(c.name)) for c in plan.containers}
     containers = {
         c.service.name: Container(c.name, c.service, RuncLauncher(c, paths, engine), logs[c.name])

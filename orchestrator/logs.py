@@ -39,10 +39,9 @@ class ContainerLog:
 
 
 class LogSink:
-    """Opens a ContainerLog per container under one directory."""
+    """Opens a ContainerLog per container, all sharing one console."""
 
-    def __init__(self, directory: Path, console: IO[str] | None, width: int) -> None:
-        self.directory = directory
+    def __init__(self, console: IO[str] | None, width: int) -> None:
         self.console = console
         self.width = width
 

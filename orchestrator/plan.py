@@ -86,7 +86,7 @@ def make_plan(
     services: Sequence[str] = (),
 ) -> StackPlan:
     """The stack for `services` and what they depend on (all when empty)."""
-    selected = _with_dependencies(project, services)
+    selected = project.with_dependencies(services)
     networks = _plan_networks(project, paths, in_use)
     by_name = {n.name: n for n in networks}
     names = {s.name: f"{project.name}-{s.name}-1" for s in project.services}
@@ -152,15 +152,3 @@ def _hosts(
             entries.append(entry)
     return render_hosts(entries)
 
-
-def _with_dependencies(project: ProjectSpec, services: Sequence[str]) -> set[str]:
-    if not services:
-        return {s.name for s in project.services}
-    selected: set[str] = set()
-    pending = list(services)
-    while pending:
-        name = pending.pop()
-        if name not in selected:
-            selected.add(name)
-            pending.extend(project.service(name).depends_on)
-    return selected

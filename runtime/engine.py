@@ -136,7 +136,7 @@ class Engine:
         try:
             await self._call("delete", container_id, "delete", "--force", container_id)
         except EngineError as exc:
-            if "does not exist" not in exc.reason and "not exist" not in exc.reason:
+            if "does not exist" not in exc.reason:
                 raise
 
     async def list(self) -> list[RuntimeContainer]:

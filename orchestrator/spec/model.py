@@ -1,6 +1,7 @@
 """The frozen model of a Compose project that the rest of Corral reads."""
 
 import enum
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -63,3 +64,17 @@ class ProjectSpec:
             if service.name == name:
                 return service
         raise KeyError(name)
+
+    def with_dependencies(self, names: Sequence[str]) -> set[str]:
+        """`names` and every service they depend on, directly or not; all
+        services when `names` is empty."""
+        if not names:
+            return {s.name for s in self.services}
+        selected: set[str] = set()
+        pending = list(names)
+        while pending:
+            name = pending.pop()
+            if name not in selected:
+                selected.add(name)
+                pending.extend(self.service(name).depends_on)
+        return selected
