@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 import structlog
 
+from orchestrator import cli_images
 from orchestrator.control.client import is_alive, request
 from orchestrator.errors import CorralError, ImageMissing, NotRunning, Problem
 from orchestrator.logconfig import configure_logging
@@ -48,12 +49,7 @@ def _parser() -> argparse.ArgumentParser:
     exec_.add_argument("service")
     exec_.add_argument("argv", nargs=argparse.REMAINDER, metavar="COMMAND")
 
-    image = commands.add_parser("image", help="manage images")
-    image_commands = image.add_subparsers(dest="image_command", required=True)
-    import_ = image_commands.add_parser("import", help="import a root filesystem tarball")
-    import_.add_argument("tarball", type=Path)
-    import_.add_argument("reference", metavar="NAME[:TAG]")
-    image_commands.add_parser("ls", help="list images")
+    cli_images.add_parsers(commands)
     return parser
 
 
@@ -198,27 +194,7 @@ def _exec(args: argparse.Namespace, roots: StateRoots) -> int:
     return int(reply["exit_code"])
 
 
-def _image(args: argparse.Namespace, roots: StateRoots) -> int:
-    from runtime.errors import ContainerRuntimeError
-    from runtime.images import ImageStore
-
-    store = ImageStore(roots.images)
-    try:
-        if args.image_command == "import":
-            image = store.import_tarball(args.tarball, args.reference)
-            print(f"{image.reference} {image.digest}")
-            return 0
-        summaries = store.list()
-    except (ContainerRuntimeError, OSError) as exc:
-        raise CorralError(str(exc)) from exc
-    print(f"{'REFERENCE':<40} {'DIGEST':<19} {'SIZE':>10}  CREATED")
-    for summary in summaries:
-        size = f"{summary.size / 1e6:.1f}MB"
-        print(f"{summary.reference:<40} {summary.digest[:19]:<19} {size:>10}  {summary.created}")
-    return 0
-
-
-_COMMANDS = {"up": _up, "down": _down, "ps": _ps, "exec": _exec, "image": _image}
+_COMMANDS = {"up": _up, "down": _down, "ps": _ps, "exec": _exec, **cli_images.COMMANDS}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -151,4 +151,3 @@ def _hosts(
         else:
             entries.append(entry)
     return render_hosts(entries)
-

@@ -160,7 +160,6 @@ class Container:
         process.send_signal(signal.SIGKILL)
         await process.wait()
 
-
     def kill(self) -> None:
         self._stop_requested = True
         if self.process is not None:

@@ -80,6 +80,7 @@ class Stack:
     async def _start_all(self, nursery: trio.Nursery) -> None:
         """Each container starts once the containers it depends on have made
         their first start attempt (Compose's service_started)."""
+
         async def start_one(name: str) -> None:
             container = self.containers[name]
             for dependency in container.service.depends_on:

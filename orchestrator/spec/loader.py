@@ -93,9 +93,7 @@ def _check_keys(
             problems.add(line, f"{path}{key}", "unknown key")
 
 
-def _string_list(
-    value: Any, line: int, key: str, problems: _Collector
-) -> tuple[str, ...] | None:
+def _string_list(value: Any, line: int, key: str, problems: _Collector) -> tuple[str, ...] | None:
     """A command or entrypoint: a list of strings, or a string split as a shell would."""
     if value is None:
         return None
