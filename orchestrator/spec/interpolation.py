@@ -1,0 +1,156 @@
+"""Variable interpolation of one string, as Docker Compose v2 does it.
+
+The grammar is compose-go's `template` package (v2.13):
+
+- `$$` is a literal `$`.
+- `$NAME` and `${NAME}`: the value, or "" when unset. A name is an ASCII
+  letter or `_`, then letters, digits and `_`; `$NAME` takes the longest
+  such run (`$FOO-bar` is FOO's value then "-bar").
+- `${NAME:-word}` / `${NAME-word}`: `word` when NAME is unset or empty /
+  only when unset.
+- `${NAME:+word}` / `${NAME+word}`: `word` when NAME is set and not empty /
+  set at all, else "".
+- `${NAME:?message}` / `${NAME?message}`: an error naming NAME when it is
+  unset or empty / unset.
+
+`word` and `message` are interpolated in turn, and only when used, as
+Compose does: `${A:-${B:?}}` fails only when A is unset or empty. A `$`
+that starts none of these (`$1`, `$-`, a `$` at the end, `${}`, `${A:x}`)
+is an error, as in Compose, where the fix is to write `$$`.
+
+Where this differs from compose-go on purpose: a `${` without its closing
+`}` is always an error, even when compose-go would have silently used the
+variable's value and never looked at the malformed default.
+"""
+
+import re
+from collections.abc import Callable
+
+Lookup = Callable[[str], str | None]
+
+_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_OPERATOR = re.compile(r":?[-+?]")
+_BRACE = re.compile(r"[{}]")
+_DOLLAR_HINT = 'write "$$" for a literal "$"'
+
+
+class InterpolationError(ValueError):
+    """A string could not be interpolated.
+
+    Raised for a required variable that is unset (or empty, for `:?`), and
+    for text that is not valid interpolation syntax.
+    """
+
+    variable: str | None
+    """The variable's name when one is known (a required one that is unset), else None."""
+
+    def __init__(self, message: str, variable: str | None = None) -> None:
+        super().__init__(message)
+        self.variable = variable
+
+
+class _FormatError(Exception):
+    """Raised deep inside the scan; `interpolate` adds the whole text to it."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+def interpolate(text: str, lookup: Lookup) -> str:
+    """Return `text` with its variables replaced, using `lookup` (None = unset)."""
+    if "$" not in text:
+        return text
+    try:
+        return _expand(text, lookup)
+    except _FormatError as exc:
+        raise InterpolationError(
+            f"invalid interpolation format in {_quoted(text)}: {exc.reason}"
+        ) from None
+
+
+def _quoted(text: str) -> str:
+    """`text` in double quotes, escaped so the message stays on one line."""
+    escaped = text.replace("\\", "\\\\").replace('"', '\\"')
+    return '"' + escaped.replace("\n", "\\n").replace("\r", "\\r") + '"'
+
+
+def _expand(text: str, lookup: Lookup) -> str:
+    if "$" not in text:
+        return text
+    parts: list[str] = []
+    pos = 0
+    while (dollar := text.find("$", pos)) != -1:
+        parts.append(text[pos:dollar])
+        value, pos = _substitution(text, dollar + 1, lookup)
+        parts.append(value)
+    parts.append(text[pos:])
+    return "".join(parts)
+
+
+def _substitution(text: str, start: int, lookup: Lookup) -> tuple[str, int]:
+    """Resolve what follows the `$` at `start - 1`; return it and where it ends."""
+    if start == len(text):
+        raise _FormatError(f'"$" at the end; {_DOLLAR_HINT}')
+    char = text[start]
+    if char == "$":
+        return "$", start + 1
+    if char == "{":
+        return _braced(text, start + 1, lookup)
+    name = _NAME.match(text, start)
+    if name is None:
+        raise _FormatError(f'"$" followed by "{char}" is not a variable; {_DOLLAR_HINT}')
+    return lookup(name.group()) or "", name.end()
+
+
+def _braced(text: str, start: int, lookup: Lookup) -> tuple[str, int]:
+    """Resolve `${...}` whose body starts at `start`."""
+    close = _closing_brace(text, start)
+    if close == -1:
+        raise _FormatError('"${" has no closing "}"')
+    name = _NAME.match(text, start, close)
+    if name is None:
+        raise _FormatError('"${" must be followed by a variable name')
+    if name.end() == close:
+        return lookup(name.group()) or "", close + 1
+    operator = _OPERATOR.match(text, name.end(), close)
+    if operator is None:
+        rest = text[name.end() : close]
+        found = rest[:2] if rest.startswith(":") else rest[:1]
+        raise _FormatError(
+            f'unexpected "{found}" after "${{{name.group()}"; expected "}}" or one of '
+            '":-", "-", ":?", "?", ":+", "+"'
+        )
+    word = text[operator.end() : close]
+    return _apply(operator.group(), name.group(), word, lookup), close + 1
+
+
+def _closing_brace(text: str, start: int) -> int:
+    """Index of the `}` that closes a `{` just before `start`, or -1.
+
+    Braces nest, so a default may hold `${...}` or plain `{...}` text.
+    """
+    depth = 1
+    for brace in _BRACE.finditer(text, start):
+        depth += 1 if brace.group() == "{" else -1
+        if depth == 0:
+            return brace.start()
+    return -1
+
+
+def _apply(operator: str, name: str, word: str, lookup: Lookup) -> str:
+    """Apply one `${NAME<operator>word}` form; `word` is interpolated only if used."""
+    value = lookup(name)
+    missing = not value if operator.startswith(":") else value is None
+    if operator[-1] == "-":
+        return _expand(word, lookup) if missing else value or ""
+    if operator[-1] == "+":
+        return "" if missing else _expand(word, lookup)
+    if missing:
+        raise _required(name, _expand(word, lookup))
+    return value or ""
+
+
+def _required(name: str, message: str) -> InterpolationError:
+    text = f"required variable {name} is missing a value"
+    return InterpolationError(f"{text}: {message}" if message else text, variable=name)
