@@ -1,11 +1,15 @@
 """Errors raised by the runtime package.
 
-    ContainerRuntimeError      base of every error below
-     ├── ImageNotFound         a reference that is not in the image store
-     ├── ImageError            an archive or stored image that cannot be used
-     ├── MountError            an overlay, bind or other mount that failed
-     └── EngineError           the OCI runtime binary refused an operation;
-                               carries the runtime's own reason
+ContainerRuntimeError      base of every error below
+ ├── ImageNotFound         a reference that is not in the image store
+ ├── ImageError            an archive or stored image that cannot be used
+ │    └── BlobCorrupt      content whose digest is not the one it claims
+ ├── RegistryError         a registry that cannot be reached or refused a request
+ │    ├── AuthenticationError  the registry wants credentials, or refused them
+ │    └── ManifestUnknown  the registry has no such repository, tag or digest
+ ├── MountError            an overlay, bind or other mount that failed
+ └── EngineError           the OCI runtime binary refused an operation;
+                           carries the runtime's own reason
 """
 
 
@@ -23,6 +27,33 @@ class ImageNotFound(ContainerRuntimeError):
 
 class ImageError(ContainerRuntimeError):
     """An archive or a stored image is malformed, unreadable or unsafe."""
+
+
+class BlobCorrupt(ImageError):
+    """Downloaded or archived content does not hash to its digest; nothing was stored."""
+
+    def __init__(self, digest: str, where: str) -> None:
+        super().__init__(f"blob {digest} from {where} is corrupt: its content does not match")
+        self.digest = digest
+
+
+class RegistryError(ContainerRuntimeError):
+    """A registry could not be reached, or answered a request with an error.
+
+    The message names the registry and, where one is involved, the reference.
+    """
+
+
+class AuthenticationError(RegistryError):
+    """The registry asked for credentials that Corral lacks, or refused those it sent."""
+
+
+class ManifestUnknown(RegistryError):
+    """The registry has no such repository, tag or digest (HTTP 404)."""
+
+    def __init__(self, reference: str) -> None:
+        super().__init__(f"image {reference!r} was not found in its registry")
+        self.reference = reference
 
 
 class MountError(ContainerRuntimeError):

@@ -5,6 +5,13 @@ of a member is opened relative to the one above it with O_NOFOLLOW, starting
 at the layer directory. So an absolute or `..` path, a hard link pointing
 outside, or a member written "through" a symlink extracted earlier is refused
 with an ImageError naming the member, instead of landing outside the layer.
+
+Each layer is unpacked into a directory of its own, used as an overlay lower
+directory, so whiteouts are written in overlayfs's format rather than
+applied: `.wh.NAME` becomes a 0/0 character device NAME, and `.wh..wh..opq`
+marks its directory opaque with the `trusted.overlay.opaque` xattr (which
+needs CAP_SYS_ADMIN). Extended attributes recorded as PAX `SCHILY.xattr.*`
+headers are restored.
 """
 
 import errno
@@ -15,44 +22,39 @@ import shutil
 import stat
 import tarfile
 import zlib
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import BinaryIO
 
 from runtime.errors import ImageError
+from runtime.images.compression import uncompressed
 
-_GZIP_MAGIC = b"\x1f\x8b"
 _CHUNK = 1 << 20
 _WHITEOUT_PREFIX = ".wh."
+_OPAQUE = ".wh..wh..opq"
+_OPAQUE_XATTR = "trusted.overlay.opaque"
+_XATTR_PAX_PREFIX = "SCHILY.xattr."
 _DIRECTORY_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
 _FILE_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
 _IMPLICIT_DIRECTORY_MODE = 0o755
 
 
 def copy_uncompressed(tarball: Path, out: BinaryIO) -> str:
-    """Copy `tarball` to `out`, gunzipping it if it starts with the gzip magic bytes.
+    """Copy `tarball` to `out`, decompressing gzip or zstd data.
 
     Returns the hex sha256 of the bytes written, that is of the uncompressed tar.
     Raises OSError if a file cannot be read or written, ImageError for bad gzip data.
     """
+    digest = hashlib.sha256()
     with tarball.open("rb") as raw:
-        compressed = raw.read(len(_GZIP_MAGIC)) == _GZIP_MAGIC
-        raw.seek(0)
-        if not compressed:
-            return _hashing_copy(raw.read, out)
         try:
-            with gzip.GzipFile(fileobj=raw) as unzipped:
-                return _hashing_copy(unzipped.read, out)
+            with uncompressed(raw) as source:
+                while chunk := source.read(_CHUNK):
+                    digest.update(chunk)
+                    out.write(chunk)
         except (gzip.BadGzipFile, EOFError, zlib.error) as exc:
             raise ImageError(f"corrupt gzip data: {exc}") from exc
-
-
-def _hashing_copy(read: Callable[[int], bytes], out: BinaryIO) -> str:
-    digest = hashlib.sha256()
-    while chunk := read(_CHUNK):
-        digest.update(chunk)
-        out.write(chunk)
     return digest.hexdigest()
 
 
@@ -68,17 +70,16 @@ def newest_mtime(layer: Path) -> int:
         raise ImageError(f"invalid tar archive: {exc}") from exc
 
 
-def unpack_layer(layer: Path, dest: Path) -> None:
-    """Extract the uncompressed layer tar `layer` into the directory `dest`.
+def unpack_layer(layer: BinaryIO, dest: Path) -> None:
+    """Extract the uncompressed layer tar read from `layer` into the directory `dest`.
 
-    Modes, numeric ownership (when running as root), mtimes, symlinks, hard
-    links, device nodes and fifos are preserved; a `.` member sets the
-    metadata of `dest` itself. Whiteout files (`.wh.*`) are skipped: they
-    delete entries of lower layers, which do not exist in `dest`.
+    Modes, numeric ownership (when running as root), mtimes, xattrs,
+    symlinks, hard links, device nodes and fifos are preserved; a `.` member
+    sets the metadata of `dest` itself. Whiteouts become overlayfs whiteouts.
     """
     root_fd = os.open(dest, _DIRECTORY_FLAGS)
     try:
-        with tarfile.open(layer, "r:") as tar:
+        with tarfile.open(fileobj=layer, mode="r|") as tar:
             _Unpacker(tar, root_fd).run()
     except tarfile.TarError as exc:
         raise ImageError(f"invalid tar archive: {exc}") from exc
@@ -111,6 +112,7 @@ class _Unpacker:
     def _unpack(self, member: tarfile.TarInfo) -> None:
         parts = _safe_parts(member.name, member.name)
         if parts and parts[-1].startswith(_WHITEOUT_PREFIX):
+            self._whiteout(parts, member)
             return
         if member.isdir():
             self._directories[parts] = member
@@ -127,6 +129,21 @@ class _Unpacker:
         parent = self._open_directory(parts[:-1], member.name, create=True)
         try:
             self._create(parent, parts[-1], member)
+        finally:
+            os.close(parent)
+
+    def _whiteout(self, parts: tuple[str, ...], member: tarfile.TarInfo) -> None:
+        parent = self._open_directory(parts[:-1], member.name, create=True)
+        try:
+            if parts[-1] == _OPAQUE:
+                os.setxattr(parent, _OPAQUE_XATTR, b"y")
+                return
+            hidden = parts[-1].removeprefix(_WHITEOUT_PREFIX)
+            if hidden in ("", ".", ".."):
+                raise ImageError(f"layer member {member.name!r} is a whiteout of nothing")
+            self._directories.pop((*parts[:-1], hidden), None)
+            _remove(parent, hidden)
+            os.mknod(hidden, stat.S_IFCHR, os.makedev(0, 0), dir_fd=parent)
         finally:
             os.close(parent)
 
@@ -174,6 +191,18 @@ class _Unpacker:
         if not member.issym():
             # After chown, which clears the setuid and setgid bits.
             os.chmod(path, member.mode & 0o7777, dir_fd=dir_fd)
+        xattrs = {
+            key.removeprefix(_XATTR_PAX_PREFIX): value
+            for key, value in member.pax_headers.items()
+            if key.startswith(_XATTR_PAX_PREFIX)
+        }
+        if xattrs:
+            # setxattr(2) has no *at form: reach the entry through the open parent.
+            target = parent if name is None else f"/proc/self/fd/{parent}/{name}"
+            for key, value in xattrs.items():
+                # Also after chown, which clears security.capability.
+                os.setxattr(target, key, value.encode("utf-8", "surrogateescape"),
+                            follow_symlinks=name is None)  # fmt: skip
         os.utime(path, (member.mtime, member.mtime), dir_fd=dir_fd, follow_symlinks=follow)
 
     def _open_directory(self, parts: tuple[str, ...], member: str, *, create: bool) -> int:

@@ -1,12 +1,23 @@
-"""Image references: `name[:tag][@digest]`, following Docker's grammar.
+"""Image references: `[registry/]path[:tag][@digest]`, following Docker's grammar.
 
-Only the tag is normalized for now (a missing one becomes `latest`); names are
-kept as written, without Docker Hub's `docker.io/library/` prefix.
+The first component of a name is a registry host when it holds a `.` or a
+`:`, is `localhost`, or has an uppercase letter; otherwise the registry is
+Docker Hub (`docker.io`), where a one-component name gets the `library/`
+prefix. A reference with neither tag nor digest gets the tag `latest`.
+
+The store keys images by Docker's "familiar" form: `busybox:latest` for
+`docker.io/library/busybox:latest`, `org/app:1` for `docker.io/org/app:1`,
+and any other registry's names as they are.
 """
 
 import re
+from dataclasses import dataclass
 
 from runtime.errors import ImageError
+
+DOCKER_HUB = "docker.io"
+_DOCKER_HUB_API = "registry-1.docker.io"
+_DOCKER_HUB_ALIASES = frozenset({"docker.io", "index.docker.io", "registry-1.docker.io"})
 
 _DOMAIN_COMPONENT = r"(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9])"
 _DOMAIN = rf"{_DOMAIN_COMPONENT}(?:\.{_DOMAIN_COMPONENT})*(?::[0-9]+)?"
@@ -20,21 +31,76 @@ _REFERENCE = re.compile(
 _NAME_MAX = 255
 
 
-def normalize_reference(reference: str) -> str:
-    """Return `reference` with a `:latest` tag when it has neither tag nor digest.
+@dataclass(frozen=True)
+class Reference:
+    """A parsed reference: `registry` as written (Docker Hub as `docker.io`),
+    `repository` with Docker Hub's `library/` prefix, and a tag or digest or both."""
+
+    registry: str
+    repository: str
+    tag: str | None
+    digest: str | None
+
+    @property
+    def api_host(self) -> str:
+        """The host[:port] serving the registry API."""
+        return _DOCKER_HUB_API if self.registry == DOCKER_HUB else self.registry
+
+    @property
+    def familiar_name(self) -> str:
+        if self.registry != DOCKER_HUB:
+            return f"{self.registry}/{self.repository}"
+        library, _, rest = self.repository.partition("/")
+        return rest if library == "library" and "/" not in rest else self.repository
+
+    @property
+    def manifest_reference(self) -> str:
+        """What to ask the registry for: the digest when there is one, else the tag."""
+        return self.digest or self.tag or "latest"
+
+    def __str__(self) -> str:
+        tag = f":{self.tag}" if self.tag else ""
+        digest = f"@{self.digest}" if self.digest else ""
+        return f"{self.familiar_name}{tag}{digest}"
+
+
+def parse_reference(reference: str) -> Reference:
+    """Parse `reference`, adding the tag `latest` when it has neither tag nor digest.
 
     Raises ImageError naming the reference when it is empty or malformed.
     """
     match = _REFERENCE.fullmatch(reference)
     if match is None:
         raise ImageError(f"invalid image reference {reference!r}: {_why_invalid(reference)}")
-    if len(match["name"]) > _NAME_MAX:
+    name: str = match["name"]
+    if len(name) > _NAME_MAX:
         raise ImageError(
             f"invalid image reference {reference!r}: name longer than {_NAME_MAX} characters"
         )
-    if match["tag"] is None and match["digest"] is None:
-        return f"{reference}:latest"
-    return reference
+    registry, repository = _split_registry(name)
+    tag = match["tag"]
+    if tag is None and match["digest"] is None:
+        tag = "latest"
+    return Reference(registry, repository, tag, match["digest"])
+
+
+def normalize_reference(reference: str) -> str:
+    """The familiar form of `reference`, with `:latest` when it has neither tag nor digest."""
+    return str(parse_reference(reference))
+
+
+def _split_registry(name: str) -> tuple[str, str]:
+    first, slash, rest = name.partition("/")
+    is_host = slash and (
+        "." in first or ":" in first or first == "localhost" or first != first.lower()
+    )
+    if not is_host:
+        first, rest = DOCKER_HUB, name
+    if first in _DOCKER_HUB_ALIASES:
+        first = DOCKER_HUB
+        if "/" not in rest:
+            rest = f"library/{rest}"
+    return first, rest
 
 
 def _why_invalid(reference: str) -> str:

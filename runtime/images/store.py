@@ -2,21 +2,23 @@
 
     root/oci-layout              {"imageLayoutVersion": "1.0.0"}
     root/index.json              references -> manifest digests (ref.name annotations)
-    root/blobs/sha256/<hex>      layer tars, image configs and manifests
+    root/blobs/sha256/<hex>      layer blobs as their source had them, configs, manifests
+    root/blobs/sha256/.partial-<hex>  a download under way (or interrupted: resumed)
     root/layers/<diff-id hex>/   each layer unpacked once, shared by every image using it
     root/.lock                   flock held by writers of index.json
+    root/.gc.lock                shared by writers of content, exclusive for the collector
 
 Blobs, layer directories and index.json only ever appear whole: each is
 written under a temporary name and renamed into place. Readers therefore take
-no lock; writers lock so that concurrent imports do not lose each other's
-references.
+no lock; writers lock index.json so that concurrent writers do not lose each
+other's references, and hold `.gc.lock` shared while they add content that no
+reference reaches yet, so that garbage collection never takes it from them.
 """
 
 import fcntl
 import hashlib
 import json
 import os
-import re
 import shutil
 import tempfile
 from collections.abc import Iterator
@@ -24,41 +26,29 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, BinaryIO, TypeVar, cast
 
-from runtime.errors import ImageError, ImageNotFound
+from runtime.errors import BlobCorrupt, ImageError, ImageNotFound
 from runtime.images.archive import copy_uncompressed, newest_mtime, unpack_layer
+from runtime.images.compression import HashingReader, uncompressed
+from runtime.images.config import ImageConfig, image_config
+from runtime.images.media import (
+    DIGEST,
+    OCI_CONFIG,
+    OCI_INDEX,
+    OCI_LAYER,
+    OCI_MANIFEST,
+    Descriptor,
+    host_platform,
+    load_json,
+    parse_manifest,
+)
 from runtime.images.reference import normalize_reference
 
-INDEX_MEDIA_TYPE = "application/vnd.oci.image.index.v1+json"
-MANIFEST_MEDIA_TYPE = "application/vnd.oci.image.manifest.v1+json"
-CONFIG_MEDIA_TYPE = "application/vnd.oci.image.config.v1+json"
-LAYER_MEDIA_TYPE = "application/vnd.oci.image.layer.v1.tar"
 REF_NAME = "org.opencontainers.image.ref.name"
+PARTIAL_PREFIX = ".partial-"
 
 _T = TypeVar("_T")
-_DIGEST = re.compile(r"sha256:([0-9a-f]{64})")
-# Python's machine names to the GOARCH values OCI configs use.
-_ARCHITECTURES = {
-    "x86_64": "amd64",
-    "aarch64": "arm64",
-    "armv7l": "arm",
-    "armv6l": "arm",
-    "i386": "386",
-    "i686": "386",
-}
-
-
-@dataclass(frozen=True)
-class ImageConfig:
-    """The parts of an OCI image config's `config` object that run a container."""
-
-    env: tuple[str, ...] = ()
-    entrypoint: tuple[str, ...] | None = None
-    cmd: tuple[str, ...] | None = None
-    working_dir: str = ""
-    user: str = ""
-    stop_signal: str = ""
 
 
 @dataclass(frozen=True)
@@ -77,136 +67,33 @@ class ImageSummary:
     created: str  # RFC 3339
 
 
+@dataclass(frozen=True)
+class StoredImage:
+    """An image's documents as stored: what `inspect` shows and `save` writes."""
+
+    reference: str
+    manifest: Descriptor
+    manifest_json: dict[str, Any]
+    config_json: dict[str, Any]
+
+
 class ImageStore:
     def __init__(self, root: Path) -> None:
-        self._root = root.absolute()
-        self._blobs = self._root / "blobs" / "sha256"
-        self._layers = self._root / "layers"
-        self._index = self._root / "index.json"
+        self.root = root.absolute()
+        self.blobs = self.root / "blobs" / "sha256"
+        self.layers = self.root / "layers"
+        self._index = self.root / "index.json"
 
-    def import_tarball(self, tarball: Path, reference: str) -> Image:
-        """Import a root filesystem tarball (plain or gzipped) as a one-layer image.
-
-        The image's `created` time is the newest mtime in the archive, so
-        importing identical content again yields the identical image.
-        """
-        reference = normalize_reference(reference)
-        try:
-            self._prepare()
-            diff_id, size, created = self._import_layer(tarball)
-            config = self._put_json(
-                CONFIG_MEDIA_TYPE,
-                {
-                    "created": created,
-                    "architecture": _host_architecture(),
-                    "os": "linux",
-                    "config": {},
-                    "rootfs": {"type": "layers", "diff_ids": [diff_id]},
-                },
-            )
-            layer = {"mediaType": LAYER_MEDIA_TYPE, "digest": diff_id, "size": size}
-            manifest = self._put_json(
-                MANIFEST_MEDIA_TYPE,
-                {
-                    "schemaVersion": 2,
-                    "mediaType": MANIFEST_MEDIA_TYPE,
-                    "config": config,
-                    "layers": [layer],
-                },
-            )
-            self._set_reference(reference, manifest)
-        except (OSError, ImageError) as exc:
-            raise ImageError(f"cannot import {tarball} as {reference!r}: {exc}") from exc
-        return self._image(reference, manifest["digest"])
+    # Reading
 
     def resolve(self, reference: str) -> Image:
         reference = normalize_reference(reference)
-        digest = self._references().get(reference)
+        digest = self.references().get(reference)
         if digest is None:
             raise ImageNotFound(reference)
-        return self._image(reference, digest)
+        return self.image(reference, digest)
 
-    def _prepare(self) -> None:
-        self._blobs.mkdir(parents=True, exist_ok=True)
-        self._layers.mkdir(exist_ok=True)
-        layout = self._root / "oci-layout"
-        if not layout.exists():
-            _atomic_write(layout, _canonical_json({"imageLayoutVersion": "1.0.0"}))
-
-    def _import_layer(self, tarball: Path) -> tuple[str, int, str]:
-        """Store `tarball` uncompressed as a blob and unpack it: (diff id, size, created)."""
-        fd, name = tempfile.mkstemp(dir=self._blobs, prefix=".tmp-")
-        staged = Path(name)
-        try:
-            with os.fdopen(fd, "wb") as out:
-                hex_digest = copy_uncompressed(tarball, out)
-                size = out.tell()
-                out.flush()
-                os.fsync(out.fileno())
-            created = _rfc3339(newest_mtime(staged))
-            self._unpack_once(staged, hex_digest)
-            staged.chmod(0o644)
-            staged.replace(self._blobs / hex_digest)
-        finally:
-            staged.unlink(missing_ok=True)
-        return f"sha256:{hex_digest}", size, created
-
-    def _unpack_once(self, blob: Path, hex_digest: str) -> None:
-        layer = self._layers / hex_digest
-        if layer.is_dir():
-            return
-        staging = Path(tempfile.mkdtemp(dir=self._layers, prefix=".tmp-"))
-        try:
-            staging.chmod(0o755)  # unless the archive has a "." member saying otherwise
-            unpack_layer(blob, staging)
-            try:
-                staging.rename(layer)
-            except OSError:
-                if not layer.is_dir():
-                    raise
-                # A concurrent import of the same layer renamed its copy first.
-        finally:
-            if staging.exists():
-                shutil.rmtree(staging)
-
-    def _put_json(self, media_type: str, document: dict[str, Any]) -> dict[str, Any]:
-        """Store `document` as a blob and return its OCI descriptor."""
-        data = _canonical_json(document)
-        hex_digest = hashlib.sha256(data).hexdigest()
-        path = self._blobs / hex_digest
-        if not path.exists():
-            _atomic_write(path, data)
-        return {"mediaType": media_type, "digest": f"sha256:{hex_digest}", "size": len(data)}
-
-    def _set_reference(self, reference: str, manifest: dict[str, Any]) -> None:
-        with self._locked():
-            index = self._read_index()
-            manifests = [m for m in index["manifests"] if _ref_name(m) != reference]
-            manifests.append({**manifest, "annotations": {REF_NAME: reference}})
-            index["manifests"] = manifests
-            _atomic_write(self._index, _canonical_json(index))
-
-    @contextmanager
-    def _locked(self) -> Iterator[None]:
-        fd = os.open(self._root / ".lock", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX)
-            yield
-        finally:
-            os.close(fd)  # releases the lock
-
-    def _read_index(self) -> dict[str, Any]:
-        try:
-            index = json.loads(self._index.read_bytes())
-        except FileNotFoundError:
-            return {"schemaVersion": 2, "mediaType": INDEX_MEDIA_TYPE, "manifests": []}
-        except (OSError, ValueError) as exc:
-            raise ImageError(f"cannot read {self._index}: {exc}") from exc
-        if not isinstance(index, dict) or not isinstance(index.get("manifests"), list):
-            raise ImageError(f"{self._index} is not an OCI image index")
-        return index
-
-    def _references(self) -> dict[str, str]:
+    def references(self) -> dict[str, str]:
         """Reference -> manifest digest, from index.json."""
         references: dict[str, str] = {}
         for entry in self._read_index()["manifests"]:
@@ -215,50 +102,250 @@ class ImageStore:
                 references[name] = _field(entry, "digest", str, str(self._index))
         return references
 
-    def _image(self, reference: str, digest: str) -> Image:
+    def image(self, reference: str, digest: str) -> Image:
+        """The image of manifest `digest`; ImageError unless all its layers are unpacked."""
         _, config = self._manifest_and_config(digest)
         where = f"config of {digest}"
-        diff_ids = _field(_field(config, "rootfs", dict, where), "diff_ids", list, where)
         layers = []
-        for diff_id in diff_ids:
-            match = _DIGEST.fullmatch(diff_id) if isinstance(diff_id, str) else None
-            if match is None:
-                raise ImageError(f"image {reference!r} has a malformed diff id {diff_id!r}")
-            layer = self._layers / match[1]
+        for diff_id in diff_ids(config, where):
+            layer = self.layer_path(diff_id)
             if not layer.is_dir():
                 raise ImageError(f"image {reference!r} lacks its unpacked layer {diff_id}")
             layers.append(layer)
-        return Image(reference, digest, _image_config(config, where), tuple(layers))
+        return Image(reference, digest, image_config(config, where), tuple(layers))
 
-    def _manifest_and_config(self, digest: str) -> tuple[dict[str, Any], dict[str, Any]]:
-        manifest = self._blob_json(digest)
-        where = f"manifest {digest}"
-        config_digest = _field(_field(manifest, "config", dict, where), "digest", str, where)
-        return manifest, self._blob_json(config_digest)
+    def stored(self, reference: str) -> StoredImage:
+        reference = normalize_reference(reference)
+        digest = self.references().get(reference)
+        if digest is None:
+            raise ImageNotFound(reference)
+        data = self.read_blob(digest)
+        manifest, config = self._manifest_and_config(digest)
+        media_type = manifest.get("mediaType")
+        descriptor = Descriptor(
+            media_type if isinstance(media_type, str) else OCI_MANIFEST, digest, len(data)
+        )
+        return StoredImage(reference, descriptor, manifest, config)
 
-    def _blob_json(self, digest: str) -> dict[str, Any]:
-        """Read a JSON blob, checking it against its digest."""
-        match = _DIGEST.fullmatch(digest)
+    def has_blob(self, digest: str) -> bool:
+        return self.blob_path(digest).is_file()
+
+    def blob_path(self, digest: str) -> Path:
+        match = DIGEST.fullmatch(digest)
         if match is None:
-            raise ImageError(f"malformed blob digest {digest!r} in {self._index}")
+            raise ImageError(f"malformed blob digest {digest!r}")
+        return self.blobs / match[1]
+
+    def layer_path(self, diff_id: str) -> Path:
+        match = DIGEST.fullmatch(diff_id)
+        if match is None:
+            raise ImageError(f"malformed layer diff id {diff_id!r}")
+        return self.layers / match[1]
+
+    def read_blob(self, digest: str) -> bytes:
+        """A small blob's bytes, checked against its digest."""
         try:
-            data = (self._blobs / match[1]).read_bytes()
+            data = self.blob_path(digest).read_bytes()
         except OSError as exc:
             raise ImageError(f"cannot read blob {digest}: {exc}") from exc
-        if hashlib.sha256(data).hexdigest() != match[1]:
+        if f"sha256:{hashlib.sha256(data).hexdigest()}" != digest:
             raise ImageError(f"blob {digest} is corrupt: its content does not match its digest")
+        return data
+
+    def _manifest_and_config(self, digest: str) -> tuple[dict[str, Any], dict[str, Any]]:
+        manifest = load_json(self.read_blob(digest), f"blob {digest}")
+        where = f"manifest {digest}"
+        config_digest = _field(_field(manifest, "config", dict, where), "digest", str, where)
+        return manifest, load_json(self.read_blob(config_digest), f"blob {config_digest}")
+
+    # Writing content
+
+    def prepare(self) -> None:
+        self.blobs.mkdir(parents=True, exist_ok=True)
+        self.layers.mkdir(exist_ok=True)
+        layout = self.root / "oci-layout"
+        if not layout.exists():
+            _atomic_write(layout, _canonical_json({"imageLayoutVersion": "1.0.0"}))
+
+    @contextmanager
+    def writing(self) -> Iterator[None]:
+        """Hold off garbage collection while content is added that no reference reaches yet."""
+        self.prepare()
+        with _flock(self.root / ".gc.lock", fcntl.LOCK_SH):
+            yield
+
+    def put_bytes(self, data: bytes) -> str:
+        """Store `data` as a blob and return its digest."""
+        hex_digest = hashlib.sha256(data).hexdigest()
+        path = self.blobs / hex_digest
+        if not path.exists():
+            _atomic_write(path, data)
+        return f"sha256:{hex_digest}"
+
+    def put_verified(self, data: bytes, digest: str, where: str) -> None:
+        """Store `data` under `digest`, refusing it unless it hashes to that digest."""
+        if not _hashes_to(data, digest):
+            raise BlobCorrupt(digest, where)
+        self.put_bytes(data)
+
+    def add_blob_file(self, staged: Path, digest: str) -> None:
+        """Move the verified file `staged` (in the blobs directory) into place as `digest`."""
+        staged.chmod(0o644)
+        staged.replace(self.blob_path(digest))
+
+    def unpack(self, blob: Descriptor, diff_id: str, where: str) -> None:
+        """Unpack the stored layer `blob` once into the layer directory of `diff_id`.
+
+        The uncompressed stream is hashed while it is unpacked: a layer whose
+        content is not `diff_id` is refused (BlobCorrupt) and leaves nothing.
+        """
+        layer = self.layer_path(diff_id)
+        if layer.is_dir():
+            return
+        with self.blob_path(blob.digest).open("rb") as file:
+            self._unpack_stream(file, layer, diff_id, where)
+
+    def _unpack_stream(self, file: BinaryIO, layer: Path, diff_id: str, where: str) -> None:
+        staging = Path(tempfile.mkdtemp(dir=self.layers, prefix=".tmp-"))
         try:
-            document = json.loads(data)
-        except ValueError as exc:
-            raise ImageError(f"blob {digest} is not valid JSON: {exc}") from exc
-        if not isinstance(document, dict):
-            raise ImageError(f"blob {digest} is not a JSON object")
-        return document
+            staging.chmod(0o755)  # unless the archive has a "." member saying otherwise
+            with uncompressed(file) as source:
+                reader = HashingReader(source)
+                unpack_layer(cast(BinaryIO, reader), staging)
+                if f"sha256:{reader.finish()}" != diff_id:
+                    raise BlobCorrupt(diff_id, where)
+            try:
+                staging.rename(layer)
+            except OSError:
+                if not layer.is_dir():
+                    raise
+                # A concurrent writer of the same layer renamed its copy first.
+        finally:
+            if staging.exists():
+                shutil.rmtree(staging)
+
+    def import_tarball(self, tarball: Path, reference: str) -> Image:
+        """Import a root filesystem tarball (plain, gzip or zstd) as a one-layer image.
+
+        The image's `created` time is the newest mtime in the archive, so
+        importing identical content again yields the identical image.
+        """
+        reference = normalize_reference(reference)
+        try:
+            with self.writing():
+                diff_id, size, created = self._import_layer(tarball)
+                config = {
+                    "created": created,
+                    "architecture": host_platform()[0],
+                    "os": "linux",
+                    "config": {},
+                    "rootfs": {"type": "layers", "diff_ids": [diff_id]},
+                }
+                config_bytes = _canonical_json(config)
+                manifest = {
+                    "schemaVersion": 2,
+                    "mediaType": OCI_MANIFEST,
+                    "config": Descriptor(
+                        OCI_CONFIG, self.put_bytes(config_bytes), len(config_bytes)
+                    ).to_json(),
+                    "layers": [Descriptor(OCI_LAYER, diff_id, size).to_json()],
+                }
+                manifest_bytes = _canonical_json(manifest)
+                digest = self.put_bytes(manifest_bytes)
+                self.tag(reference, Descriptor(OCI_MANIFEST, digest, len(manifest_bytes)))
+        except (OSError, ImageError) as exc:
+            raise ImageError(f"cannot import {tarball} as {reference!r}: {exc}") from exc
+        return self.image(reference, digest)
+
+    def _import_layer(self, tarball: Path) -> tuple[str, int, str]:
+        """Store `tarball` uncompressed as a blob and unpack it: (diff id, size, created)."""
+        fd, name = tempfile.mkstemp(dir=self.blobs, prefix=".tmp-")
+        staged = Path(name)
+        try:
+            with os.fdopen(fd, "w+b") as out:
+                diff_id = f"sha256:{copy_uncompressed(tarball, out)}"
+                size = out.tell()
+                out.flush()
+                os.fsync(out.fileno())
+                created = _rfc3339(newest_mtime(staged))
+                layer = self.layer_path(diff_id)
+                if not layer.is_dir():
+                    out.seek(0)
+                    self._unpack_stream(out, layer, diff_id, str(tarball))
+            self.add_blob_file(staged, diff_id)
+        finally:
+            staged.unlink(missing_ok=True)
+        return diff_id, size, created
+
+    # References
+
+    def tag(self, reference: str, manifest: Descriptor) -> None:
+        """Point `reference` at the stored manifest, replacing what it pointed at."""
+        reference = normalize_reference(reference)
+        with self._locked():
+            index = self._read_index()
+            manifests = [m for m in index["manifests"] if _ref_name(m) != reference]
+            manifests.append({**manifest.to_json(), "annotations": {REF_NAME: reference}})
+            index["manifests"] = manifests
+            _atomic_write(self._index, _canonical_json(index))
+
+    def untag(self, reference: str) -> str:
+        """Remove `reference` and return the manifest digest it pointed at."""
+        reference = normalize_reference(reference)
+        with self._locked():
+            index = self._read_index()
+            kept = [m for m in index["manifests"] if _ref_name(m) != reference]
+            if len(kept) == len(index["manifests"]):
+                raise ImageNotFound(reference)
+            digest = next(
+                _field(m, "digest", str, str(self._index))
+                for m in index["manifests"]
+                if _ref_name(m) == reference
+            )
+            index["manifests"] = kept
+            _atomic_write(self._index, _canonical_json(index))
+        return digest
+
+    @contextmanager
+    def _locked(self) -> Iterator[None]:
+        self.root.mkdir(parents=True, exist_ok=True)
+        with _flock(self.root / ".lock", fcntl.LOCK_EX):
+            yield
+
+    @contextmanager
+    def collecting(self) -> Iterator[None]:
+        """Exclusive against every writer of content: for the garbage collector."""
+        self.prepare()
+        with _flock(self.root / ".gc.lock", fcntl.LOCK_EX):
+            yield
+
+    def _read_index(self) -> dict[str, Any]:
+        try:
+            index = json.loads(self._index.read_bytes())
+        except FileNotFoundError:
+            return {"schemaVersion": 2, "mediaType": OCI_INDEX, "manifests": []}
+        except (OSError, ValueError) as exc:
+            raise ImageError(f"cannot read {self._index}: {exc}") from exc
+        if not isinstance(index, dict) or not isinstance(index.get("manifests"), list):
+            raise ImageError(f"{self._index} is not an OCI image index")
+        return index
+
+    def reachable(self) -> tuple[set[str], set[str]]:
+        """(blob digests, layer diff ids) that some reference reaches."""
+        blobs: set[str] = set()
+        layers: set[str] = set()
+        for digest in set(self.references().values()):
+            manifest_json, config = self._manifest_and_config(digest)
+            manifest = parse_manifest(manifest_json, f"manifest {digest}")
+            blobs.update([digest, manifest.config.digest])
+            blobs.update(layer.digest for layer in manifest.layers)
+            layers.update(diff_ids(config, f"config of {digest}"))
+        return blobs, layers
 
     # Last, so that `list` in the annotations above is still the builtin.
     def list(self) -> list[ImageSummary]:
         summaries = []
-        for reference, digest in sorted(self._references().items()):
+        for reference, digest in sorted(self.references().items()):
             manifest, config = self._manifest_and_config(digest)
             where = f"manifest {digest}"
             layers = _field(manifest, "layers", list, where)
@@ -268,35 +355,26 @@ class ImageStore:
         return summaries
 
 
-def _image_config(config: dict[str, Any], where: str) -> ImageConfig:
-    """Read the OCI image config's `config` object (Env, Entrypoint, Cmd, ...)."""
-    settings = config.get("config") or {}
-    if not isinstance(settings, dict):
-        raise ImageError(f"{where}: 'config' is not an object")
-    return ImageConfig(
-        env=_strings(settings, "Env", where) or (),
-        entrypoint=_strings(settings, "Entrypoint", where),
-        cmd=_strings(settings, "Cmd", where),
-        working_dir=_string(settings, "WorkingDir", where),
-        user=_string(settings, "User", where),
-        stop_signal=_string(settings, "StopSignal", where),
-    )
+def diff_ids(config: dict[str, Any], where: str) -> list[str]:
+    values = _field(_field(config, "rootfs", dict, where), "diff_ids", list, where)
+    for value in values:
+        if not isinstance(value, str) or DIGEST.fullmatch(value) is None:
+            raise ImageError(f"{where} has a malformed diff id {value!r}")
+    return values
 
 
-def _strings(settings: dict[str, Any], key: str, where: str) -> tuple[str, ...] | None:
-    value = settings.get(key)
-    if value is None:
-        return None
-    if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
-        raise ImageError(f"{where}: {key} is not a list of strings")
-    return tuple(value)
+def _hashes_to(data: bytes, digest: str) -> bool:
+    return f"sha256:{hashlib.sha256(data).hexdigest()}" == digest
 
 
-def _string(settings: dict[str, Any], key: str, where: str) -> str:
-    value = settings.get(key) or ""
-    if not isinstance(value, str):
-        raise ImageError(f"{where}: {key} is not a string")
-    return value
+@contextmanager
+def _flock(path: Path, operation: int) -> Iterator[None]:
+    fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+    try:
+        fcntl.flock(fd, operation)
+        yield
+    finally:
+        os.close(fd)  # releases the lock
 
 
 def _field(document: Any, key: str, kind: type[_T], where: str) -> _T:
@@ -314,11 +392,6 @@ def _ref_name(entry: Any) -> str | None:
 
 def _canonical_json(document: dict[str, Any]) -> bytes:
     return json.dumps(document, sort_keys=True, separators=(",", ":")).encode()
-
-
-def _host_architecture() -> str:
-    machine = os.uname().machine
-    return _ARCHITECTURES.get(machine, machine)
 
 
 def _rfc3339(timestamp: int) -> str:

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from runtime.errors import ImageError, ImageNotFound
-from runtime.images import Image, ImageConfig, ImageStore, ImageSummary
+from runtime.images import Healthcheck, Image, ImageConfig, ImageStore, ImageSummary
 
 pytestmark = pytest.mark.timeout(30)
 
@@ -258,7 +258,15 @@ def test_resolve_reads_oci_config_fields(
         "WorkingDir": "/srv",
         "User": "1000:1000",
         "StopSignal": "SIGQUIT",
-        "ExposedPorts": {"8080/tcp": {}},
+        "ExposedPorts": {"8080/tcp": {}, "53/udp": {}},
+        "Volumes": {"/data": {}, "/cache": {}},
+        "Healthcheck": {
+            "Test": ["CMD-SHELL", "tool --check"],
+            "Interval": 5_000_000_000,
+            "Timeout": 1_500_000_000,
+            "StartPeriod": 0,
+            "Retries": 3,
+        },
     }
     manifest["config"] = put_blob(root, json.dumps(config).encode())
     manifest_descriptor = put_blob(root, json.dumps(manifest).encode())
@@ -279,6 +287,11 @@ def test_resolve_reads_oci_config_fields(
             working_dir="/srv",
             user="1000:1000",
             stop_signal="SIGQUIT",
+            exposed_ports=("53/udp", "8080/tcp"),
+            volumes=("/cache", "/data"),
+            healthcheck=Healthcheck(
+                test=("CMD-SHELL", "tool --check"), interval=5.0, timeout=1.5, retries=3
+            ),
         ),
         layers=imported.layers,
     )
@@ -300,7 +313,8 @@ def test_corrupt_blob_is_reported(store: ImageStore, rootfs_tar: Path, tmp_path:
         store.resolve("app")
 
 
-def test_later_member_replaces_earlier_and_whiteouts_are_skipped(
+@pytest.mark.root  # trusted.* xattrs need CAP_SYS_ADMIN
+def test_later_member_replaces_earlier_and_whiteouts_become_overlay_whiteouts(
     store: ImageStore, tmp_path: Path
 ) -> None:
     tar = build_tar(
@@ -317,8 +331,13 @@ def test_later_member_replaces_earlier_and_whiteouts_are_skipped(
     (layer,) = store.import_tarball(tar, "app").layers
 
     assert (layer / "f").read_bytes() == b"second"
-    assert sorted(p.name for p in layer.iterdir()) == ["d", "f"]
+    assert sorted(p.name for p in layer.iterdir()) == ["d", "f", "gone"]
+    gone = (layer / "gone").lstat()
+    assert stat.S_ISCHR(gone.st_mode)
+    assert os.major(gone.st_rdev) == os.minor(gone.st_rdev) == 0
     assert [p.name for p in (layer / "d").iterdir()] == ["kept"]
+    assert os.getxattr(layer / "d", "trusted.overlay.opaque") == b"y"
+    assert os.listxattr(layer) == []
 
 
 def test_hard_link_to_a_symlink_links_the_symlink_itself(store: ImageStore, tmp_path: Path) -> None:
