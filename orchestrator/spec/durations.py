@@ -1,9 +1,14 @@
-"""Compose durations (Go's syntax: `1m30s`, `500ms`, `10s`) in seconds."""
+"""Compose durations (Go's syntax: `1m30s`, `500ms`, `10s`) in seconds.
+
+As Go's time.ParseDuration: "0" needs no unit, a leading "+" is allowed, and
+microseconds are "us", "µs" (micro sign) or "μs" (Greek mu).
+"""
 
 import re
 
-_UNITS = {"ns": 1e-9, "us": 1e-6, "µs": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0, "h": 3600.0}
-_PART = re.compile(r"(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|ms|s|m|h)")
+_UNITS = {"ns": 1e-9, "us": 1e-6, "\u00b5s": 1e-6, "\u03bcs": 1e-6, "ms": 1e-3, "s": 1.0}
+_UNITS |= {"m": 60.0, "h": 3600.0}
+_PART = re.compile(r"(\d+(?:\.\d*)?|\.\d+)(ns|us|\u00b5s|\u03bcs|ms|s|m|h)")
 
 
 def parse_duration(value: object) -> float:
@@ -12,8 +17,11 @@ def parse_duration(value: object) -> float:
         raise ValueError(f"{value!r} is not a duration")
     if isinstance(value, int | float):
         seconds = float(value)
+    elif value in ("0", "+0"):
+        seconds = 0.0
     elif isinstance(value, str) and value:
-        position, seconds = 0, 0.0
+        position = 1 if value.startswith("+") and len(value) > 1 else 0
+        seconds = 0.0
         for match in _PART.finditer(value):
             if match.start() != position:
                 break
