@@ -76,7 +76,7 @@ def scalar_text(item: object) -> str:
 
 def _go_float(number: float) -> str:
     """`number` as Go's fmt.Sprint prints a float64: the shortest digits,
-    with an exponent from 1e+21 up or below 1e-4."""
+    with an exponent from 1e+06 up and below 1e-04 (%v is %g)."""
     if math.isnan(number):
         return "NaN"
     if math.isinf(number):
@@ -91,7 +91,7 @@ def _go_float(number: float) -> str:
     digits = digits.rstrip("0")
     if not digits:
         return sign + "0"
-    if point - 1 < -4 or point - 1 >= 21:
+    if point - 1 < -4 or point - 1 >= 6:
         mantissa = digits[0] + ("." + digits[1:] if len(digits) > 1 else "")
         return f"{sign}{mantissa}e{point - 1:+03d}"
     if point <= 0:
