@@ -55,14 +55,6 @@ def required_text(value: Mapping[str, object], key: str, what: str) -> str:
     return item
 
 
-def scalar_text(value: Mapping[str, object], key: str) -> str | None:
-    """A string, or a number written without quotes (uid: 1000)."""
-    item = value.get(key)
-    if isinstance(item, int | float) and not isinstance(item, bool):
-        return str(item)
-    return text(value, key)
-
-
 # Interpolation turns every value into a string, so booleans and integers are
 # also read from their spelling, as compose-go casts interpolated values.
 _BOOLEANS = {"true": True, "yes": True, "y": True, "on": True}

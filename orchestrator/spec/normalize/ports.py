@@ -106,10 +106,10 @@ def _parse_short(spec: str) -> list[PortConfig]:
             )
     configs = []
     for offset in range(last - first + 1):
-        published = None
         if not published_text:
-            pass
+            published = None
         elif first == last and published_first != published_last:
+            # One container port and a range of host ports: the engine picks one.
             published = f"{published_first}-{published_last}"
         else:
             published = str(published_first + offset)

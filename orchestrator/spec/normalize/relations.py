@@ -7,7 +7,7 @@ from typing import Literal, TypeVar
 
 from orchestrator.spec.normalize import _values
 from orchestrator.spec.normalize._errors import NormalizeError
-from orchestrator.spec.normalize.mappings import parse_key_values
+from orchestrator.spec.normalize.mappings import parse_key_values, scalar_text
 
 Condition = Literal["service_started", "service_healthy", "service_completed_successfully"]
 FileKind = Literal["secret", "config"]
@@ -151,10 +151,16 @@ def _file_reference(entry: tuple[FileKind, object]) -> FileReference:
     return FileReference(
         source,
         target,
-        uid=_values.scalar_text(value, "uid"),
-        gid=_values.scalar_text(value, "gid"),
+        uid=_owner(value, "uid"),
+        gid=_owner(value, "gid"),
         mode=_values.octal_mode(value.get("mode"), "mode"),
     )
+
+
+def _owner(value: Mapping[str, object], key: str) -> str | None:
+    """A uid or gid, written as a number or a string."""
+    item = value.get(key)
+    return None if item is None else _values.at(key, scalar_text, item)
 
 
 def _named(
