@@ -201,8 +201,12 @@ class _Unpacker:
             target = parent if name is None else f"/proc/self/fd/{parent}/{name}"
             for key, value in xattrs.items():
                 # Also after chown, which clears security.capability.
-                os.setxattr(target, key, value.encode("utf-8", "surrogateescape"),
-                            follow_symlinks=name is None)  # fmt: skip
+                os.setxattr(
+                    target,
+                    key,
+                    value.encode("utf-8", "surrogateescape"),
+                    follow_symlinks=name is None,
+                )
         os.utime(path, (member.mtime, member.mtime), dir_fd=dir_fd, follow_symlinks=follow)
 
     def _open_directory(self, parts: tuple[str, ...], member: str, *, create: bool) -> int:

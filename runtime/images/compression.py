@@ -35,15 +35,23 @@ class HashingReader:
         return self._digest.hexdigest()
 
 
-@contextmanager
-def uncompressed(blob: BinaryIO) -> Iterator[BinaryIO]:
-    """The uncompressed content of the seekable `blob`, whatever its compression."""
+def compression_of(blob: BinaryIO) -> str:
+    """ "gzip", "zstd" or "" (none), from the first bytes of the seekable `blob`."""
     magic = blob.read(len(_ZSTD_MAGIC))
     blob.seek(0)
     if magic.startswith(_GZIP_MAGIC):
+        return "gzip"
+    return "zstd" if magic == _ZSTD_MAGIC else ""
+
+
+@contextmanager
+def uncompressed(blob: BinaryIO) -> Iterator[BinaryIO]:
+    """The uncompressed content of the seekable `blob`, whatever its compression."""
+    compression = compression_of(blob)
+    if compression == "gzip":
         with gzip.GzipFile(fileobj=blob, mode="rb") as unzipped:
             yield cast(BinaryIO, unzipped)
-    elif magic == _ZSTD_MAGIC:
+    elif compression == "zstd":
         import zstandard
 
         with zstandard.ZstdDecompressor().stream_reader(blob, read_across_frames=True) as reader:

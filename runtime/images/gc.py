@@ -77,8 +77,12 @@ def layers_mounted(layers: Path) -> set[str]:
         text = _MOUNTINFO.read_text(errors="surrogateescape")
     except OSError:
         return set()
-    return {match[1] for line in text.splitlines() if " overlay " in line
-            for match in pattern.finditer(line)}  # fmt: skip
+    return {
+        match[1]
+        for line in text.splitlines()
+        if " overlay " in line
+        for match in pattern.finditer(line)
+    }
 
 
 def _entries(directory: Path) -> list[Path]:

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING
 
 import trio
 
-from runtime.errors import BlobCorrupt, ImageError, ImageNotFound
+from runtime.errors import BlobCorrupt, ContainerRuntimeError, ImageError, ImageNotFound
 from runtime.images.credentials import config_path, find_credentials
 from runtime.images.media import (
     INDEX_TYPES,
@@ -146,13 +146,18 @@ async def pull(
             where = f"config of {shown}"
             layer_ids = diff_ids(load_json(config_bytes, where), where)
             if len(layer_ids) != len(manifest.layers):
-                raise ImageError(f"{where} lists {len(layer_ids)} layers, its manifest {digest}"
-                                 f" {len(manifest.layers)}")  # fmt: skip
+                raise ImageError(
+                    f"{where} lists {len(layer_ids)} layers, its manifest {digest}"
+                    f" {len(manifest.layers)}"
+                )
             limiter = trio.CapacityLimiter(MAX_CONCURRENT_DOWNLOADS)
             layers = _Layers(store, registry, ref.repository, progress or _ignore, limiter)
-            async with trio.open_nursery() as nursery:
-                for layer, diff_id in zip(manifest.layers, layer_ids, strict=True):
-                    nursery.start_soon(layers.fetch, layer, diff_id)
+            try:
+                async with trio.open_nursery() as nursery:
+                    for layer, diff_id in zip(manifest.layers, layer_ids, strict=True):
+                        nursery.start_soon(layers.fetch, layer, diff_id)
+            except BaseExceptionGroup as group:
+                raise _first_error(group) from group
             store.put_verified(config_bytes, manifest.config.digest, where)
             store.put_verified(data, digest, f"registry {registry.host}")
             store.tag(shown, descriptor)
@@ -164,6 +169,14 @@ def _verified(data: bytes, expected: str | None, host: str) -> str:
     if expected is not None and digest != expected:
         raise BlobCorrupt(expected, f"registry {host}")
     return digest
+
+
+def _first_error(group: BaseExceptionGroup[BaseException]) -> BaseException:
+    """The first of the runtime's errors in `group` (the one the user should see), or `group`."""
+    matched: BaseException | None = group.split(ContainerRuntimeError)[0]
+    while isinstance(matched, BaseExceptionGroup):
+        matched = matched.exceptions[0]
+    return matched or group
 
 
 def _ignore(event: LayerProgress) -> None:

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from runtime.errors import ImageError
 
 DOCKER_HUB = "docker.io"
-_DOCKER_HUB_API = "registry-1.docker.io"
+DOCKER_HUB_API = "registry-1.docker.io"
 _DOCKER_HUB_ALIASES = frozenset({"docker.io", "index.docker.io", "registry-1.docker.io"})
 
 _DOMAIN_COMPONENT = r"(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9])"
@@ -44,7 +44,7 @@ class Reference:
     @property
     def api_host(self) -> str:
         """The host[:port] serving the registry API."""
-        return _DOCKER_HUB_API if self.registry == DOCKER_HUB else self.registry
+        return DOCKER_HUB_API if self.registry == DOCKER_HUB else self.registry
 
     @property
     def familiar_name(self) -> str:

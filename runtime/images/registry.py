@@ -28,13 +28,13 @@ import trio
 from runtime.errors import AuthenticationError, ManifestUnknown, RegistryError
 from runtime.images.credentials import Credentials
 from runtime.images.media import DOCKER_LIST, DOCKER_MANIFEST, OCI_INDEX, OCI_MANIFEST
+from runtime.images.reference import DOCKER_HUB, DOCKER_HUB_API
 
 MANIFEST_ACCEPT = ", ".join((OCI_INDEX, DOCKER_LIST, OCI_MANIFEST, DOCKER_MANIFEST))
 INSECURE_VARIABLE = "CORRAL_INSECURE_REGISTRIES"
 _CHALLENGE_PARAM = re.compile(r'(\w+)="([^"]*)"')
 _CONTENT_RANGE = re.compile(r"bytes (\d+)-\d+/(?:\d+|\*)")
 _TRANSIENT_STATUS = frozenset({408, 429, 500, 502, 503, 504})
-_CHUNK = 1 << 18
 
 
 class BlobSink(Protocol):
@@ -133,7 +133,7 @@ class RegistryClient:
                     if not self._continues(response, sink.offset):
                         sink.restart()
                     try:
-                        async for chunk in response.aiter_raw(_CHUNK):
+                        async for chunk in response.aiter_raw():
                             sink.write(chunk)
                     except httpx.TransportError as exc:
                         raise _Transient(str(exc) or type(exc).__name__) from exc
@@ -328,3 +328,15 @@ def _ssl_cause(exc: BaseException) -> ssl.SSLError | None:
 
 def _describe(exc: httpx.TransportError) -> str:
     return str(exc) or type(exc).__name__
+
+
+async def check_credentials(
+    registry: str, credentials: Credentials, *, environ: Mapping[str, str] = os.environ
+) -> None:
+    """Log in to `registry` ("host[:port]" or "docker.io") once, to prove `credentials`.
+
+    Raises AuthenticationError if the registry refuses them.
+    """
+    host = DOCKER_HUB_API if registry == DOCKER_HUB else registry
+    async with open_registry(host, credentials, environ=environ) as client:
+        await client.check_login()
