@@ -20,6 +20,8 @@ from pathlib import Path
 
 import trio
 
+from bench.pull import bench_pull
+
 REPO = Path(__file__).resolve().parents[1]
 
 
@@ -154,6 +156,7 @@ def main() -> None:
         bench_up(bench)
         bench_cold_start(bench)
         bench_memory(bench)
+        bench_pull(root)
     finally:
         shutil.rmtree(root, ignore_errors=True)
 
