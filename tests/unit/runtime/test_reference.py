@@ -3,7 +3,7 @@ import re
 import pytest
 
 from runtime.errors import ImageError
-from runtime.images import normalize_reference
+from runtime.images import Reference, normalize_reference, parse_reference
 
 DIGEST = "sha256:" + "0123456789abcdef" * 4
 
@@ -74,3 +74,20 @@ def test_name_too_long() -> None:
     message = f"invalid image reference {reference!r}: name longer than 255 characters"
     with pytest.raises(ImageError, match=f"^{re.escape(message)}$"):
         normalize_reference(reference)
+
+
+@pytest.mark.parametrize(
+    ("reference", "parsed"),
+    [
+        ("redis", Reference("docker.io", "library/redis", "latest", None)),
+        ("org/app:1", Reference("docker.io", "org/app", "1", None)),
+        ("localhost/app", Reference("localhost", "app", "latest", None)),
+        ("Host/app", Reference("Host", "app", "latest", None)),
+        (f"ghcr.io/o/a@{DIGEST}", Reference("ghcr.io", "o/a", None, DIGEST)),
+    ],
+)
+def test_parse_reference_follows_docker(reference: str, parsed: Reference) -> None:
+    assert parse_reference(reference) == parsed
+    assert parse_reference(reference).api_host == (
+        "registry-1.docker.io" if parsed.registry == "docker.io" else parsed.registry
+    )
