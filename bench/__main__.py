@@ -6,6 +6,8 @@
     `runc run -d` alone on a ready bundle;
 (c) the supervisor's RSS with 10 containers running, and its child processes.
 
+(d), (e): the Compose loader, see bench/spec.py; the pull: bench/pull.py.
+
 Run by `make bench` inside a private network namespace; prints figures only.
 """
 
@@ -21,6 +23,7 @@ from pathlib import Path
 import trio
 
 from bench.pull import bench_pull
+from bench.spec import main as bench_spec
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -157,6 +160,7 @@ def main() -> None:
         bench_cold_start(bench)
         bench_memory(bench)
         bench_pull(root)
+        bench_spec()
     finally:
         shutil.rmtree(root, ignore_errors=True)
 

@@ -15,20 +15,16 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import structlog
-
-from orchestrator import cli_images
+from orchestrator import cli_images, config
 from orchestrator.control.client import is_alive, request
 from orchestrator.errors import CorralError, ImageMissing, NotRunning, Problem
-from orchestrator.logconfig import configure_logging
 from orchestrator.paths import ProjectPaths, StateRoots
-from orchestrator.spec import ProjectSpec, find_compose_files, load_project
+from orchestrator.spec import LoadOptions, ProjectSpec, find_compose_files, load_project
+from orchestrator.spec.model import Location
 from orchestrator.spec.project import project_name
 
 if TYPE_CHECKING:
     from runtime.images import Image
-
-_log = structlog.get_logger("corral")
 
 DOWN_TIMEOUT = 120.0
 
@@ -37,6 +33,12 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="corral", description="Run Compose stacks on this host.")
     parser.add_argument("-f", "--file", action="append", default=[], help="Compose file")
     parser.add_argument("-p", "--project-name", help="project name")
+    parser.add_argument("--profile", action="append", default=[], help="enable a profile")
+    parser.add_argument(
+        "--env-file", action="append", default=[], type=Path, help="read variables from a file"
+    )
+    parser.add_argument("--project-directory", type=Path, help="base of relative paths")
+    parser.add_argument("--strict", action="store_true", help="refuse keys Corral does not run yet")
     commands = parser.add_subparsers(dest="command", required=True)
 
     up = commands.add_parser("up", help="create and start the stack")
@@ -45,6 +47,7 @@ def _parser() -> argparse.ArgumentParser:
     commands.add_parser("down", help="stop the stack and remove everything it made")
     ps = commands.add_parser("ps", help="list the stack's containers")
     ps.add_argument("--format", choices=("table", "json"), default="table")
+    config.add_parser(commands)
     exec_ = commands.add_parser("exec", help="run a command in a running service")
     exec_.add_argument("service")
     exec_.add_argument("argv", nargs=argparse.REMAINDER, metavar="COMMAND")
@@ -53,21 +56,29 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _load(args: argparse.Namespace) -> ProjectSpec:
-    files = find_compose_files(args.file, Path.cwd())
-    return load_project(
-        files,
+def _load(args: argparse.Namespace, *, interpolate: bool = True) -> ProjectSpec:
+    files = find_compose_files(args.file, Path.cwd(), os.environ)
+    options = LoadOptions(
         project_flag=args.project_name,
-        shell=os.environ,
-        warn=lambda text: _log.warning(text),
+        profiles=args.profile,
+        services=args.services if args.command == "up" else (),
+        env_files=[path.resolve() for path in args.env_file],
+        project_dir=args.project_directory.resolve() if args.project_directory else None,
+        interpolate=interpolate,
+        strict=args.strict,
     )
+    return load_project(files, shell=os.environ, warn=_warn, options=options)
+
+
+def _warn(text: str) -> None:
+    print(f"corral: warning: {text}", file=sys.stderr)
 
 
 def _project_paths(args: argparse.Namespace, roots: StateRoots) -> ProjectPaths:
     """The project's paths; with -p, no Compose file is needed (as for `down -p`)."""
     if args.project_name and not args.file:
         try:
-            find_compose_files((), Path.cwd())
+            find_compose_files((), Path.cwd(), os.environ)
         except CorralError:
             return roots.project(project_name(args.project_name, {}, None, Path.cwd()))
     return roots.project(_load(args).name)
@@ -85,18 +96,17 @@ def _resolve_images(
     for service in project.services:
         if services and service.name not in services:
             continue
-        location = service.image_location
+        location = service.image_location or Location(project.files[0], 0)
+        key = f"services.{service.name}.image"
+        if service.image is None:
+            message = "Corral cannot build images yet; name an image"
+            problems.append(Problem(location.file, location.line, key, message, location.column))
+            continue
         try:
             images[service.name] = store.resolve(service.image)
         except (ImageNotFound, ImageError) as exc:
-            problems.append(
-                Problem(
-                    location.file if location else project.files[0],
-                    location.line if location else 0,
-                    f"services.{service.name}.image",
-                    f"{exc} (add it with `corral image import TARBALL {service.image}`)",
-                )
-            )
+            message = f"{exc} (add it with `corral image import TARBALL {service.image}`)"
+            problems.append(Problem(location.file, location.line, key, message, location.column))
     if problems:
         raise ImageMissing("\n".join(str(p) for p in problems))
     return images
@@ -122,7 +132,7 @@ def _up(args: argparse.Namespace, roots: StateRoots) -> int:
     from orchestrator import starter
 
     if starter.remove_leftovers(paths):
-        _log.warning("removed what a previous supervisor left behind", project=project.name)
+        _warn(f"removed what a previous supervisor of project {project.name} left behind")
 
     if args.detach:
         return starter.start_detached(project, images, services, paths)
@@ -194,12 +204,26 @@ def _exec(args: argparse.Namespace, roots: StateRoots) -> int:
     return int(reply["exit_code"])
 
 
-_COMMANDS = {"up": _up, "down": _down, "ps": _ps, "exec": _exec, **cli_images.COMMANDS}
+def _config(args: argparse.Namespace, roots: StateRoots) -> int:
+    return config.run(args, _load(args, interpolate=not args.no_interpolate))
+
+
+_COMMANDS = {
+    "up": _up,
+    "down": _down,
+    "ps": _ps,
+    "exec": _exec,
+    "config": _config,
+    **cli_images.COMMANDS,
+}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    configure_logging()
+    if args.command in ("up", "down"):
+        from orchestrator.logconfig import configure_logging
+
+        configure_logging()
     roots = StateRoots.from_environ()
     try:
         return _COMMANDS[args.command](args, roots)

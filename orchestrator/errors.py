@@ -26,15 +26,19 @@ class CorralError(Exception):
 
 @dataclass(frozen=True)
 class Problem:
-    """One thing wrong with a Compose file, where it is and what it is."""
+    """One thing wrong with a Compose file: where (line and column, 0 when
+    unknown), which key path, and what is wrong or what was expected."""
 
     file: Path
     line: int
     key: str
     message: str
+    column: int = 0
 
     def __str__(self) -> str:
-        where = f"{self.file}:{self.line}" if self.line else str(self.file)
+        where = str(self.file)
+        if self.line:
+            where += f":{self.line}" + (f":{self.column}" if self.column else "")
         return f"{where}: {self.key}: {self.message}" if self.key else f"{where}: {self.message}"
 
 

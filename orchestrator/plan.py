@@ -63,16 +63,19 @@ def _plan_networks(
 ) -> tuple[NetworkPlan, ...]:
     taken = list(in_use)
     plans = []
+    used = {name for service in project.services for name in service.network_names}
     for network in project.networks:
+        if network.key not in used:
+            continue
         subnet = choose_subnet(taken)
         taken.append(subnet)
         plans.append(
             NetworkPlan(
-                name=network.name,
-                bridge=link_name("b", f"{project.name}/{network.name}"),
+                name=network.key,
+                bridge=link_name("b", f"{project.name}/{network.key}"),
                 subnet=subnet,
                 gateway=gateway_of(subnet),
-                label=f"{paths.link_label_prefix}{network.name}",
+                label=f"{paths.link_label_prefix}{network.key}",
             )
         )
     return tuple(plans)
@@ -93,7 +96,7 @@ def make_plan(
 
     addresses: dict[str, dict[str, IPv4Interface]] = {}
     for network in networks:
-        members = [s.name for s in project.services if network.name in s.networks]
+        members = [s.name for s in project.services if network.name in s.network_names]
         for member, address in assign_addresses(network.subnet, members).items():
             addresses.setdefault(member, {})[network.name] = address
 
@@ -113,7 +116,7 @@ def make_plan(
                 label=f"{paths.link_label_prefix}{name}",
                 ifname=f"eth{index}",
             )
-            for index, network in enumerate(service.networks)
+            for index, network in enumerate(service.network_names)
         )
         containers.append(
             ContainerPlan(
@@ -139,7 +142,7 @@ def _hosts(
     on the first network they share."""
     entries: list[tuple[IPv4Address, list[str]]] = []
     for service in project.services:
-        shared = [n for n in own.networks if n in service.networks]
+        shared = [n for n in own.network_names if n in service.network_names]
         if not shared:
             continue
         aliases = [service.name, names[service.name]]

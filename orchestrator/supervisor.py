@@ -83,7 +83,7 @@ class Stack:
 
         async def start_one(name: str) -> None:
             container = self.containers[name]
-            for dependency in container.service.depends_on:
+            for dependency in container.service.dependency_names:
                 if dependency in self.containers:
                     await self.containers[dependency].first_start_done.wait()
             await nursery.start(container.run)
@@ -98,7 +98,7 @@ class Stack:
 
         async def stop_one(name: str) -> None:
             for other in self.containers.values():
-                if name in other.service.depends_on:
+                if name in other.service.dependency_names:
                     await other.stopped.wait()
             container = self.containers[name]
             await container.stop()

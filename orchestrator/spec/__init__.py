@@ -7,7 +7,7 @@ project name the way Docker Compose does. Nothing past this package sees a
 dict from YAML.
 """
 
-from orchestrator.spec.loader import load_project
+from orchestrator.spec.loader import LoadOptions, load_project
 from orchestrator.spec.model import (
     NetworkSpec,
     ProjectSpec,
@@ -18,6 +18,7 @@ from orchestrator.spec.model import (
 from orchestrator.spec.project import find_compose_files, project_name
 
 __all__ = [
+    "LoadOptions",
     "NetworkSpec",
     "ProjectSpec",
     "RestartMode",

@@ -1,386 +1,361 @@
-"""Validate the supported subset of the Compose Specification into the model.
+"""Compose files in, one frozen, validated ProjectSpec out.
 
-Every problem of the files is collected and raised together in one
-SpecError, each naming file, line and key path. A key the Compose
-Specification defines but Corral does not run yet is named as such, so a
-user can tell it from a typo; nothing is silently dropped.
+The steps, as Docker Compose v2 takes them: the project's environment (shell
+over env files), each file parsed and interpolated, extends and include
+applied, the files merged (`documents`); then, here, profiles select the
+services and every key is validated and normalized into the model. Every
+problem is collected and raised together in one SpecError, each naming file,
+line, column and key path. A key the Compose Specification defines but Corral
+does not run yet is reported through `warn` (an error with `strict`): never
+silently dropped.
 """
 
+import dataclasses
+import os
 import re
-import shlex
-import signal
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from orchestrator.errors import Problem, SpecError
-from orchestrator.spec.durations import parse_duration
-from orchestrator.spec.located_yaml import LocatedDict, LocatedList, YamlSyntaxError, load_yaml
+from orchestrator.errors import Problem
+from orchestrator.spec.documents import DocumentLoader
+from orchestrator.spec.environment import project_environment, read_service_env_file
+from orchestrator.spec.located_yaml import LocatedDict, LocatedList, Mark
 from orchestrator.spec.model import (
+    EnvFile,
     Location,
     NetworkSpec,
     ProjectSpec,
-    RestartMode,
-    RestartPolicy,
+    SecretSpec,
     ServiceSpec,
 )
+from orchestrator.spec.normalize import NormalizeError, ServiceNetwork
+from orchestrator.spec.problems import Problems
+from orchestrator.spec.profiles import select_services
 from orchestrator.spec.project import project_name
+from orchestrator.spec.references import check_references
+from orchestrator.spec.resources import parse_config, parse_network, parse_secret, parse_volume
+from orchestrator.spec.service_fields import SERVICE_FIELDS, FieldContext
 
-SUPPORTED_TOP_LEVEL = {"name", "services", "networks", "version"}
-COMPOSE_TOP_LEVEL = {"include", "volumes", "secrets", "configs", "models"}
+SUPPORTED_TOP_LEVEL = {"name", "services", "networks"}
+IGNORED_TOP_LEVEL = {"version", "include"}  # version: obsolete; include: applied already
+COMPOSE_TOP_LEVEL = {"volumes", "secrets", "configs", "models"}
 
 SUPPORTED_SERVICE_KEYS = {
-    "image", "command", "entrypoint", "environment", "working_dir", "user", "hostname",
-    "restart", "depends_on", "networks", "stop_signal", "stop_grace_period",
-}  # fmt: skip
-COMPOSE_SERVICE_KEYS = {
-    "annotations", "attach", "blkio_config", "build", "cap_add", "cap_drop", "cgroup",
-    "cgroup_parent", "container_name", "cpu_count", "cpu_percent", "cpu_period", "cpu_quota",
-    "cpu_rt_period", "cpu_rt_runtime", "cpu_shares", "cpus", "cpuset", "credential_spec",
-    "deploy", "develop", "device_cgroup_rules", "devices", "dns", "dns_opt", "dns_search",
-    "domainname", "driver_opts", "env_file", "expose", "extends", "external_links",
-    "extra_hosts", "gpus", "group_add", "healthcheck", "init", "ipc", "isolation", "labels",
-    "label_file", "links", "logging", "mac_address", "mem_limit", "mem_reservation",
-    "mem_swappiness", "memswap_limit", "models", "network_mode", "oom_kill_disable",
-    "oom_score_adj", "pid", "pids_limit", "platform", "ports", "post_start", "pre_stop",
-    "privileged", "profiles", "provider", "pull_policy", "read_only", "runtime", "scale",
-    "secrets", "security_opt", "shm_size", "stdin_open", "storage_opt", "sysctls", "tmpfs",
-    "tty", "ulimits", "use_api_socket", "userns_mode", "uts", "volumes", "volumes_from",
-    "configs",
+    "image", "command", "entrypoint", "environment", "env_file", "working_dir", "user",
+    "hostname", "restart", "depends_on", "networks", "stop_signal", "stop_grace_period",
+    "profiles",
 }  # fmt: skip
 
 _SERVICE_NAME = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_.-]*$")
-_ENV_NAME = re.compile(r"^[^=\s]+$")
 _HOSTNAME = re.compile(
     r"^(?=.{1,253}$)[a-zA-Z0-9](?:[a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?"
     r"(?:\.[a-zA-Z0-9](?:[a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?)*$"
 )
 
 
-class _Collector:
-    """Collects problems against one file, with the line of each key."""
+@dataclass(frozen=True)
+class LoadOptions:
+    """What the command line adds to the files."""
 
-    def __init__(self, file: Path) -> None:
-        self.file = file
-        self.problems: list[Problem] = []
-
-    def add(self, line: int, key: str, message: str) -> None:
-        self.problems.append(Problem(self.file, line, key, message))
-
-
-def _key_line(mapping: Any, key: Any) -> int:
-    if isinstance(mapping, LocatedDict):
-        return mapping.key_lines.get(key, mapping.line)
-    return 0
+    project_flag: str | None = None
+    profiles: Sequence[str] = ()
+    services: Sequence[str] = ()
+    """Services named on the command line: their profiles are enabled."""
+    env_files: Sequence[Path] = ()
+    project_dir: Path | None = None
+    interpolate: bool = True
+    strict: bool = False
+    home: Path = field(default_factory=Path.home)
 
 
-def _check_keys(
-    mapping: LocatedDict,
-    path: str,
-    supported: set[str],
-    known: set[str],
-    problems: _Collector,
+def _report_key(
+    mark: Mark, key: str, message: str, problems: Problems, warnings: list[str], strict: bool
 ) -> None:
-    for key in mapping:
-        if isinstance(key, str) and key.startswith("x-"):
-            continue
-        line = _key_line(mapping, key)
-        if key in supported:
-            continue
-        if key in known:
-            problems.add(line, f"{path}{key}", "is a Compose key that Corral does not run yet")
+    if strict:
+        problems.add(mark, key, message)
+    else:
+        warnings.append(str(Problem(mark.file, mark.line, key, message, mark.column)))
+
+
+NOT_RUN = "Corral does not run this key yet; it is ignored"
+
+
+def key_suffix(path: tuple[str | int, ...]) -> str:
+    """(2, "target") -> "[2].target", to append to a key path."""
+    return "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in path)
+
+
+def mark_within(value: Any, path: tuple[str | int, ...], default: Mark) -> Mark:
+    """The mark of the innermost key or item along `path` inside `value`."""
+    mark = default
+    for part in path:
+        if isinstance(value, LocatedDict) and part in value:
+            mark, value = value.key_mark(part), value[part]
+        elif isinstance(value, LocatedList) and isinstance(part, int) and part < len(value):
+            mark, value = value.item_marks[part], value[part]
         else:
-            problems.add(line, f"{path}{key}", "unknown key")
+            break
+    return mark
 
 
-def _string_list(value: Any, line: int, key: str, problems: _Collector) -> tuple[str, ...] | None:
-    """A command or entrypoint: a list of strings, or a string split as a shell would."""
-    if value is None:
-        return None
-    if isinstance(value, str):
-        try:
-            return tuple(shlex.split(value))
-        except ValueError as exc:
-            problems.add(line, key, f"cannot split {value!r} into words: {exc}")
-            return None
-    if isinstance(value, list) and all(isinstance(v, str | int | float) for v in value):
-        return tuple(str(v) for v in value)
-    problems.add(line, key, "must be a string or a list of strings")
-    return None
+def _partly_run(key: str, value: Any) -> list[tuple[str, str]]:
+    """What Corral ignores inside a key it runs: (key path suffix, message)."""
+    ignored: list[tuple[str, str]] = []
+    if key == "networks":
+        for network in value:
+            for field in dataclasses.fields(network):
+                if field.name != "name" and getattr(network, field.name) != field.default:
+                    ignored.append((f".{network.name}.{field.name}", NOT_RUN))
+    elif key == "depends_on":
+        for dependency in value:
+            if dependency.condition != "service_started":
+                ignored.append((f".{dependency.service}.condition",
+                                f"Corral does not wait for {dependency.condition} yet; it only "
+                                "waits for the service to start"))  # fmt: skip
+    return ignored
 
 
-def _scalar_text(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return str(value)
+def _check_top_level(
+    document: LocatedDict, problems: Problems, warnings: list[str], strict: bool
+) -> None:
+    for key in document:
+        mark = document.key_mark(key)
+        if not isinstance(key, str):
+            problems.add(mark, str(key), "a top-level key must be a string")
+        elif key.startswith("x-") or key in SUPPORTED_TOP_LEVEL:
+            continue
+        elif key == "version":
+            warnings.append(
+                str(Problem(mark.file, mark.line, key, "is obsolete and ignored", mark.column))
+            )
+        elif key in IGNORED_TOP_LEVEL:
+            continue
+        elif key in COMPOSE_TOP_LEVEL:
+            if document[key]:
+                _report_key(mark, key, "Corral does not run this key yet; it is ignored",
+                            problems, warnings, strict)  # fmt: skip
+        else:
+            problems.add(mark, key, "unknown key")
 
 
-def _environment(
-    value: Any, line: int, key: str, shell: Mapping[str, str], problems: _Collector
-) -> tuple[tuple[str, str], ...]:
-    pairs: list[tuple[str, str | None]] = []
-    if isinstance(value, LocatedDict):
-        for name, item in value.items():
-            if isinstance(item, dict | list):
-                problems.add(_key_line(value, name), f"{key}.{name}", "must be a scalar")
-                continue
-            pairs.append((str(name), None if item is None else _scalar_text(item)))
-    elif isinstance(value, LocatedList):
-        for item, item_line in zip(value, value.item_lines, strict=True):
-            if not isinstance(item, str):
-                problems.add(item_line, key, f"entry {item!r} must be a string NAME=value")
-                continue
-            name, sep, text = item.partition("=")
-            pairs.append((name, text if sep else None))
-    else:
-        problems.add(line, key, "must be a mapping or a list of NAME=value")
-        return ()
-    resolved: dict[str, str] = {}
-    for name, value in pairs:
-        if not _ENV_NAME.match(name):
-            problems.add(line, key, f"{name!r} is not a valid variable name")
-        elif value is not None:
-            resolved[name] = value
-        elif name in shell:
-            resolved[name] = shell[name]
-    return tuple(resolved.items())
-
-
-def _restart(value: Any, line: int, key: str, problems: _Collector) -> RestartPolicy:
-    if value is False:  # YAML 1.1 reads a bare `no` as false
-        return RestartPolicy(RestartMode.NO)
-    if not isinstance(value, str):
-        problems.add(line, key, "must be one of no, always, on-failure[:N], unless-stopped")
-        return RestartPolicy()
-    mode_text, _, retries_text = value.partition(":")
-    try:
-        mode = RestartMode(mode_text)
-    except ValueError:
-        problems.add(
-            line, key, f"{value!r} is not one of no, always, on-failure[:N], unless-stopped"
-        )
-        return RestartPolicy()
-    if not retries_text:
-        return RestartPolicy(mode)
-    if mode is not RestartMode.ON_FAILURE or not retries_text.isdigit():
-        problems.add(line, key, f"{value!r}: only on-failure takes a count, as on-failure:3")
-        return RestartPolicy(mode)
-    return RestartPolicy(mode, int(retries_text))
-
-
-def _stop_signal(value: Any, line: int, key: str, problems: _Collector) -> str:
-    text = str(value).upper()
-    name = text if text.startswith("SIG") else f"SIG{text}"
-    number = int(value) if isinstance(value, str) and value.isdigit() else value
-    if isinstance(number, int) and not isinstance(number, bool):
-        try:
-            return signal.Signals(number).name
-        except ValueError:
-            pass
-    elif name in signal.Signals.__members__:
-        return name
-    problems.add(line, key, f"{value!r} is not a signal name such as SIGTERM")
-    return "SIGTERM"
-
-
-def _name_list(value: Any, line: int, key: str, problems: _Collector) -> tuple[str, ...]:
-    if isinstance(value, LocatedList) and all(isinstance(v, str) for v in value):
-        repeated = sorted({name for name in value if value.count(name) > 1})
-        if repeated:
-            problems.add(line, key, f"lists {', '.join(map(repr, repeated))} more than once")
-        return tuple(dict.fromkeys(value))
-    if isinstance(value, LocatedDict):
-        problems.add(line, key, "the long (mapping) form is not supported yet; use a list")
-    else:
-        problems.add(line, key, "must be a list of names")
-    return ()
-
-
-def _service(
+def _read_service(
     name: str,
     body: Any,
-    line: int,
-    shell: Mapping[str, str],
-    problems: _Collector,
+    mark: Mark,
+    context: FieldContext,
+    problems: Problems,
+    warnings: list[str],
+    strict: bool,
 ) -> ServiceSpec | None:
+    """One service; its unsupported keys go to `warnings` (to `problems`
+    with `strict`)."""
     path = f"services.{name}"
     if not _SERVICE_NAME.match(name):
-        problems.add(line, path, "a service name may hold only letters, digits, '_', '.', '-'")
+        problems.add(mark, path, "a service name may hold only letters, digits, '_', '.', '-'")
     if not isinstance(body, LocatedDict):
-        problems.add(line, path, "must be a mapping")
+        problems.add(mark, path, "must be a mapping")
         return None
-    _check_keys(body, f"{path}.", SUPPORTED_SERVICE_KEYS, COMPOSE_SERVICE_KEYS, problems)
-
-    def at(key: str) -> tuple[Any, int, str]:
-        return body.get(key), _key_line(body, key), f"{path}.{key}"
-
-    image, image_line, image_key = at("image")
-    if not isinstance(image, str) or not image:
-        problems.add(image_line, image_key, "every service needs an image (build is not supported)")
-        image = ""
-    fields: dict[str, Any] = {}
-    for key in ("command", "entrypoint"):
-        value, key_line, key_path = at(key)
-        fields[key] = _string_list(value, key_line, key_path, problems)
-    for key in ("working_dir", "user", "hostname"):
-        value, key_line, key_path = at(key)
-        if value is not None and not isinstance(value, str | int):
-            problems.add(key_line, key_path, "must be a string")
-        elif value is not None:
-            fields[key] = str(value)
-    if "hostname" in fields and not _HOSTNAME.match(fields["hostname"]):
-        problems.add(
-            _key_line(body, "hostname"), f"{path}.hostname",
-            f"{fields['hostname']!r} is not a valid host name (RFC 1123)",
-        )  # fmt: skip
-    if "environment" in body:
-        fields["environment"] = _environment(*at("environment"), shell, problems)
-    if "restart" in body:
-        fields["restart"] = _restart(*at("restart"), problems)
-    if "stop_signal" in body:
-        fields["stop_signal"] = _stop_signal(*at("stop_signal"), problems)
-    if "stop_grace_period" in body:
-        value, key_line, key_path = at("stop_grace_period")
+    fields: dict[str, Any] = {"env_file": ()}
+    for key, value in body.items():
+        key_mark = body.key_mark(key)
+        key_path = f"{path}.{key}"
+        if isinstance(key, str) and key.startswith("x-"):
+            continue
+        parse = SERVICE_FIELDS.get(key) if isinstance(key, str) else None
+        if parse is None:
+            problems.add(key_mark, key_path, "unknown key")
+            continue
         try:
-            fields["stop_grace_period"] = parse_duration(value)
-        except ValueError as exc:
-            problems.add(key_line, key_path, str(exc))
-    for key in ("depends_on", "networks"):
-        if key in body:
-            fields[key] = _name_list(*at(key), problems)
-    location = Location(problems.file, line)
-    image_location = Location(problems.file, image_line)
+            fields[key] = parse(value, context)
+        except NormalizeError as exc:
+            problems.add(mark_within(value, exc.path, key_mark), key_path + key_suffix(exc.path),
+                         exc.message)  # fmt: skip
+            continue
+        if key not in SUPPORTED_SERVICE_KEYS and value not in (None, [], {}):
+            _report_key(key_mark, key_path, NOT_RUN, problems, warnings, strict)
+        else:
+            for part, message in _partly_run(key, fields[key]):
+                inner = mark_within(value, tuple(part.split(".")[1:]), key_mark)
+                _report_key(inner, f"{key_path}{part}", message, problems, warnings, strict)
+    if not fields.get("image") and "build" not in fields:
+        problems.add(mark, path, "needs an image (or a build section)")
+    hostname = fields.get("hostname")
+    if hostname is not None and not _HOSTNAME.match(hostname):
+        problems.add(body.key_mark("hostname"), f"{path}.hostname",
+                     f"{hostname!r} is not a valid host name (RFC 1123)")  # fmt: skip
+    fields["environment"] = _environment(body, fields, context, problems, path)
+    del fields["env_file"]  # resolved into environment, as `docker compose config` shows it
+    if not fields.get("networks") and fields.get("network_mode") is None:
+        fields["networks"] = (ServiceNetwork(name="default"),)
+    location = Location(mark.file, mark.line, mark.column)
+    image_mark = body.key_mark("image") if "image" in body else mark
+    key_locations = tuple(
+        (str(key), Location(*body.key_mark(key))) for key in body if isinstance(key, str)
+    )
     return ServiceSpec(
-        name=name, image=image, location=location, image_location=image_location, **fields
+        name=name,
+        location=location,
+        key_locations=key_locations,
+        image_location=Location(image_mark.file, image_mark.line, image_mark.column),
+        **fields,
     )
 
 
-def _merge(base: Any, override: Any) -> Any:
-    """Mappings merge key by key; anything else is replaced by the later file."""
-    if isinstance(base, LocatedDict) and isinstance(override, LocatedDict):
-        merged = LocatedDict(base)
-        merged.line = base.line
-        merged.key_lines = dict(base.key_lines)
-        for key, value in override.items():
-            merged[key] = _merge(base[key], value) if key in base else value
-            merged.key_lines[key] = override.key_lines[key]
-        return merged
-    return override
+def _environment(
+    body: LocatedDict,
+    fields: Mapping[str, Any],
+    context: FieldContext,
+    problems: Problems,
+    path: str,
+) -> tuple[tuple[str, str], ...]:
+    """env_file entries in order, then `environment`; a name without a value
+    comes from the project's environment or is left out."""
+    resolved: dict[str, str] = {}
+    env_files: tuple[EnvFile, ...] = fields.get("env_file", ())
+    for env_file in env_files:
+        mark = body.key_mark("env_file")
+        values = read_service_env_file(
+            Path(env_file.path), context.environment, mark, f"{path}.env_file", problems
+        )
+        if values is None and env_file.required:
+            problems.add(mark, f"{path}.env_file", f"{env_file.path}: no such file")
+        resolved.update(values or {})
+    for name, value in fields.get("environment", ()):
+        if value is not None:
+            resolved[name] = value
+        elif name in context.environment:
+            resolved[name] = context.environment[name]
+    return tuple(resolved.items())
 
 
-def _check_references(
-    services: Sequence[ServiceSpec], networks: set[str], problems: _Collector
-) -> None:
-    names = {s.name for s in services}
-    for service in services:
-        line = service.location.line if service.location else 0
-        for dependency in service.depends_on:
-            if dependency not in names:
-                problems.add(
-                    line, f"services.{service.name}.depends_on",
-                    f"depends on undefined service {dependency!r}",
-                )  # fmt: skip
-        for network in service.networks:
-            if network not in networks:
-                problems.add(
-                    line, f"services.{service.name}.networks",
-                    f"network {network!r} is not defined under the top-level networks",
-                )  # fmt: skip
-    cycle = _find_cycle({s.name: s.depends_on for s in services if set(s.depends_on) <= names})
-    if cycle:
-        problems.add(0, "depends_on", "dependency cycle: " + " -> ".join(cycle))
-
-
-def _find_cycle(graph: Mapping[str, Sequence[str]]) -> list[str]:
-    visiting: list[str] = []
-    done: set[str] = set()
-
-    def visit(node: str) -> list[str]:
-        if node in visiting:
-            return [*visiting[visiting.index(node) :], node]
-        if node in done:
-            return []
-        visiting.append(node)
-        for child in graph.get(node, ()):
-            cycle = visit(child)
-            if cycle:
-                return cycle
-        visiting.pop()
-        done.add(node)
+def _resources(
+    document: LocatedDict,
+    section: str,
+    parse: Callable[[str, Any, str], Any],
+    project: str,
+    problems: Problems,
+) -> list[Any]:
+    raw = document.get(section)
+    if raw is None:
         return []
-
-    for start in graph:
-        found = visit(start)
-        if found:
-            return found
-    return []
+    if not isinstance(raw, LocatedDict):
+        problems.add(document.key_mark(section), section, "must be a mapping of names")
+        return []
+    parsed = []
+    for key, body in raw.items():
+        try:
+            parsed.append(parse(str(key), body, project))
+        except NormalizeError as exc:
+            problems.add(mark_within(body, exc.path, raw.key_mark(key)),
+                         f"{section}.{key}{key_suffix(exc.path)}", exc.message)  # fmt: skip
+    return parsed
 
 
 def load_project(
     files: Sequence[Path],
     *,
-    project_flag: str | None,
-    shell: Mapping[str, str],
-    warn: Callable[[str], None],
+    project_flag: str | None = None,
+    shell: Mapping[str, str] | None = None,
+    warn: Callable[[str], None] = lambda text: None,
+    options: LoadOptions | None = None,
 ) -> ProjectSpec:
     """Read, merge and validate `files` into a ProjectSpec; raise SpecError."""
-    problems = _Collector(files[-1])
-    document: Any = None
-    for file in files:
-        file_problems = _Collector(file)
-        try:
-            loaded = load_yaml(file)
-        except OSError as exc:
-            file_problems.add(0, "", f"cannot read: {exc.strerror}")
-            raise SpecError(file_problems.problems) from exc
-        except YamlSyntaxError as exc:
-            file_problems.add(exc.line, "", exc.message)
-            raise SpecError(file_problems.problems) from exc
-        if not isinstance(loaded, LocatedDict):
-            file_problems.add(1, "", "a Compose file must be a mapping with a services key")
-            raise SpecError(file_problems.problems)
-        _check_keys(loaded, "", SUPPORTED_TOP_LEVEL, COMPOSE_TOP_LEVEL, file_problems)
-        if "version" in loaded:
-            warn(f"{file}:{_key_line(loaded, 'version')}: version is obsolete and ignored")
-        problems.problems.extend(file_problems.problems)
-        document = loaded if document is None else _merge(document, loaded)
+    options = options or LoadOptions(project_flag=project_flag)
+    shell = os.environ if shell is None else shell
+    problems = Problems()
+    warnings: list[str] = []
+    project_dir = options.project_dir or files[0].parent
+    environment = project_environment(shell, project_dir, options.env_files, problems)
+    loader = DocumentLoader(environment, shell, problems, interpolate=options.interpolate)
+    document = loader.load(files)
+    problems.raise_if_any()
 
+    _check_top_level(document, problems, warnings, options.strict)
+    top_name = document.get("name")
+    name = project_name(
+        options.project_flag, environment, str(top_name) if top_name is not None else None, files[0]
+    )
     services_raw = document.get("services")
     if not isinstance(services_raw, LocatedDict) or not services_raw:
-        problems.add(_key_line(document, "services"), "services", "must name at least one service")
-        raise SpecError(problems.problems)
+        problems.add(document.key_mark("services"), "services", "must name at least one service")
+        problems.raise_if_any()
+        raise AssertionError("unreachable")
 
-    networks_raw = document.get("networks") or LocatedDict()
-    networks: list[NetworkSpec] = []
-    if not isinstance(networks_raw, dict):
-        problems.add(_key_line(document, "networks"), "networks", "must be a mapping")
-    else:
-        for name, body in networks_raw.items():
-            if body not in (None, {}):
-                problems.add(
-                    _key_line(networks_raw, name), f"networks.{name}",
-                    "network options are not supported yet; leave the entry empty",
-                )  # fmt: skip
-            networks.append(NetworkSpec(str(name)))
-    if "default" not in {n.name for n in networks}:
-        networks.insert(0, NetworkSpec("default"))
-
-    services = [
-        service
-        for name, body in services_raw.items()
-        if (service := _service(str(name), body, _key_line(services_raw, name), shell, problems))
-    ]
-    _check_references(services, {n.name for n in networks}, problems)
-    if problems.problems:
-        raise SpecError(problems.problems)
-
-    used = {network for service in services for network in service.networks}
-    top_name = document.get("name")
-    return ProjectSpec(
-        name=project_name(
-            project_flag, shell, str(top_name) if top_name is not None else None, files[0]
-        ),
-        files=tuple(files),
-        services=tuple(services),
-        networks=tuple(n for n in networks if n.name in used),
+    context = FieldContext(project_dir=project_dir, home=options.home, environment=environment)
+    services: list[ServiceSpec] = []
+    service_warnings: dict[str, list[str]] = {}
+    for key, body in services_raw.items():
+        found = service_warnings.setdefault(str(key), [])
+        service = _read_service(str(key), body, services_raw.key_mark(key), context, problems,
+                                found, options.strict)  # fmt: skip
+        if service is not None:
+            services.append(service)
+    networks = _resources(document, "networks", parse_network, name, problems)
+    _warn_network_options(document, networks, problems, warnings, options.strict)
+    volumes = _resources(document, "volumes", parse_volume, name, problems)
+    secrets = _with_absolute_files(
+        _resources(document, "secrets", parse_secret, name, problems), project_dir
     )
+    configs = _with_absolute_files(
+        _resources(document, "configs", parse_config, name, problems), project_dir
+    )
+    all_profiles = tuple(sorted({p for s in services for p in s.profiles}))
+    active = select_services(services, options.profiles, options.services, environment, problems)
+    networks = _with_default_network(networks, active, name)
+    check_references(active, networks, volumes, secrets, configs, problems)
+    problems.raise_if_any()
+    for service in active:  # a service switched off by profiles is not run: no warning
+        warnings.extend(service_warnings[service.name])
+    for text in warnings:
+        warn(text)
+    return ProjectSpec(
+        name=name,
+        files=tuple(files),
+        services=tuple(active),
+        networks=tuple(networks),
+        volumes=tuple(volumes),
+        secrets=tuple(secrets),
+        configs=tuple(configs),
+        project_dir=project_dir,
+        profiles=all_profiles,
+    )
+
+
+def _warn_network_options(
+    document: LocatedDict,
+    networks: list[NetworkSpec],
+    problems: Problems,
+    warnings: list[str],
+    strict: bool,
+) -> None:
+    """Top-level network options Corral does not apply yet (it makes a plain
+    bridge with a subnet of its own choosing)."""
+    raw = document.get("networks")
+    for network in networks:
+        for option in ("driver", "driver_opts", "attachable", "enable_ipv4", "enable_ipv6",
+                       "internal", "ipam", "labels", "external"):  # fmt: skip
+            if getattr(network, option) not in (None, ()):
+                body = raw[network.key] if isinstance(raw, LocatedDict) else None
+                mark = mark_within(body, (option,), raw.key_mark(network.key))  # type: ignore[union-attr]
+                _report_key(mark, f"networks.{network.key}.{option}", NOT_RUN, problems, warnings,
+                            strict)  # fmt: skip
+
+
+def _with_absolute_files(resources: list[SecretSpec], project_dir: Path) -> list[SecretSpec]:
+    return [
+        dataclasses.replace(r, file=str((project_dir / r.file).resolve())) if r.file else r
+        for r in resources
+    ]
+
+
+def _with_default_network(
+    networks: list[NetworkSpec], services: Sequence[ServiceSpec], project: str
+) -> list[NetworkSpec]:
+    """Services that name no network joined `default`; it is made when needed."""
+    needs_default = any("default" in s.network_names for s in services)
+    keys = {n.key for n in networks}
+    if needs_default and "default" not in keys:
+        networks = [NetworkSpec(key="default", name=f"{project}_default"), *networks]
+    return networks

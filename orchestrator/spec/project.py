@@ -10,8 +10,16 @@ DEFAULT_FILE_NAMES = ("compose.yaml", "compose.yml", "docker-compose.yaml", "doc
 _VALID_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
 
 
-def find_compose_files(explicit: Sequence[str], cwd: Path) -> tuple[Path, ...]:
-    """The -f files, or the first default file in `cwd` or one of its parents."""
+def find_compose_files(
+    explicit: Sequence[str], cwd: Path, environ: Mapping[str, str] | None = None
+) -> tuple[Path, ...]:
+    """The -f files (else COMPOSE_FILE's), or the first default file in `cwd`
+    or one of its parents followed by its override file when there is one
+    (compose.yaml -> compose.override.yaml), as Compose picks them."""
+    environ = environ or {}
+    if not explicit and environ.get("COMPOSE_FILE"):
+        separator = environ.get("COMPOSE_PATH_SEPARATOR", ":")
+        explicit = [name for name in environ["COMPOSE_FILE"].split(separator) if name]
     if explicit:
         files = tuple((cwd / name).resolve() for name in explicit)
         for path in files:
@@ -22,7 +30,10 @@ def find_compose_files(explicit: Sequence[str], cwd: Path) -> tuple[Path, ...]:
         for name in DEFAULT_FILE_NAMES:
             candidate = directory / name
             if candidate.is_file():
-                return (candidate.resolve(),)
+                stem = name.rsplit(".", 1)[0]
+                overrides = [directory / f"{stem}.override.{ext}" for ext in ("yaml", "yml")]
+                found = [path for path in overrides if path.is_file()][:1]
+                return tuple(path.resolve() for path in (candidate, *found))
     raise CorralError(
         f"no Compose file found in {cwd} or its parents "
         f"(looked for {', '.join(DEFAULT_FILE_NAMES)}); name one with -f"

@@ -23,29 +23,29 @@ def _rejected(corral: Corral, *args: str) -> str:
     [
         (
             "services:\n  web:\n    image: busybox\n    command: [unclosed\n",
-            "{file}:5: invalid YAML: expected ',' or ']', but got '<stream end>'",
+            "{file}:5:1: invalid YAML: did not find expected ',' or ']'",
         ),
         (
             "services:\n  web:\n    image: busybox\n    imagee: busybox\n",
-            "{file}:4: services.web.imagee: unknown key",
+            "{file}:4:5: services.web.imagee: unknown key",
         ),
         (
             "services:\n  web:\n    image: busybox\n    ports: ['80:80']\n",
-            "{file}:4: services.web.ports: is a Compose key that Corral does not run yet",
+            "{file}:4:5: services.web.ports: Corral does not run this key yet; it is ignored",
         ),
         (
             "services:\n  web:\n    image: nosuch\n",
-            "{file}:3: services.web.image: image 'nosuch:latest' is not in the image store"
+            "{file}:3:5: services.web.image: image 'nosuch:latest' is not in the image store"
             " (add it with `corral image import TARBALL nosuch`)",
         ),
         (
             "services:\n  a:\n    image: busybox\n    depends_on: [b]\n"
             "  b:\n    image: busybox\n    depends_on: [a]\n",
-            "{file}: depends_on: dependency cycle: a -> b -> a",
+            "{file}:4:5: services.a.depends_on: dependency cycle: a -> b -> a",
         ),
         (
             "services:\n  web:\n    image: busybox\n    restart: sometimes\n",
-            "{file}:4: services.web.restart: 'sometimes' is not one of no, always,"
+            "{file}:4:5: services.web.restart: 'sometimes' is not one of no, always,"
             " on-failure[:N], unless-stopped",
         ),
     ],
@@ -55,7 +55,8 @@ def test_bad_compose_file_is_rejected_with_file_line_and_key(
     corral: Corral, text: str, message: str
 ) -> None:
     file = corral.write(text)
-    assert _rejected(corral, "up", "-d") == f"corral: {message.format(file=file)}\n"
+    # --strict: a key Corral does not run yet is refused instead of ignored
+    assert _rejected(corral, "--strict", "up", "-d") == f"corral: {message.format(file=file)}\n"
 
 
 def test_every_problem_of_a_file_is_reported_together(corral: Corral) -> None:
@@ -64,8 +65,8 @@ def test_every_problem_of_a_file_is_reported_together(corral: Corral) -> None:
         "  db:\n    image: busybox\n    stop_grace_period: soon\n"
     )
     assert _rejected(corral, "up", "-d").splitlines() == [
-        f"corral: {file}:4: services.web.imagee: unknown key",
-        f"{file}:7: services.db.stop_grace_period: 'soon' is not a duration"
+        f"corral: {file}:4:5: services.web.imagee: unknown key",
+        f"{file}:7:5: services.db.stop_grace_period: 'soon' is not a duration"
         " such as 10s, 1m30s or 500ms",
     ]
 

@@ -20,6 +20,7 @@ import trio
 from orchestrator.logs import ContainerLog
 from orchestrator.service import Container, StartFailed
 from orchestrator.spec.model import RestartMode, RestartPolicy, ServiceSpec
+from orchestrator.spec.normalize import Dependency
 
 SIGKILL_CODE = 128 + signal.SIGKILL
 
@@ -210,7 +211,7 @@ def service(
         name=name,
         image="busybox:latest",
         restart=RestartPolicy(mode, max_retries),
-        depends_on=depends_on,
+        depends_on=tuple(Dependency(name) for name in depends_on),
         stop_signal=stop_signal,
         stop_grace_period=stop_grace_period,
     )

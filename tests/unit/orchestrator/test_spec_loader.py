@@ -1,4 +1,5 @@
-"""load_project: the supported subset of Compose, and every way a file is refused."""
+"""load_project: the keys Corral runs, the warnings for those it does not run yet,
+and every way a file is refused (file:line:column: key.path: message)."""
 
 import re
 import textwrap
@@ -10,13 +11,14 @@ import pytest
 
 from orchestrator.errors import CorralError, Problem, SpecError
 from orchestrator.spec import (
-    NetworkSpec,
+    LoadOptions,
     ProjectSpec,
     RestartMode,
     RestartPolicy,
     ServiceSpec,
     load_project,
 )
+from orchestrator.spec.normalize import Dependency, ServiceNetwork
 
 
 def write(directory: Path, text: str, name: str = "compose.yaml") -> Path:
@@ -30,9 +32,11 @@ def load(
     shell: Mapping[str, str] | None = None,
     project_flag: str | None = None,
     warnings: list[str] | None = None,
+    strict: bool = False,
 ) -> ProjectSpec:
     sink: list[str] = [] if warnings is None else warnings
-    return load_project(list(files), project_flag=project_flag, shell=shell or {}, warn=sink.append)
+    options = LoadOptions(project_flag=project_flag, strict=strict)
+    return load_project(list(files), shell=shell or {}, warn=sink.append, options=options)
 
 
 def load_service(directory: Path, body: str, shell: Mapping[str, str] | None = None) -> ServiceSpec:
@@ -56,7 +60,7 @@ def spec_error(path: Path, *lines: str) -> str:
     [
         ("command: echo hello world", ("echo", "hello", "world")),
         ("command: sh -c 'echo \"a b\"; exit 3'", ("sh", "-c", 'echo "a b"; exit 3')),
-        ('command: ["sh", "-c", "exec \\"$0\\""]', ("sh", "-c", 'exec "$0"')),
+        ('command: ["sh", "-c", "exec \\"$$0\\""]', ("sh", "-c", 'exec "$0"')),
         ("command: [sleep, 10, 2.5]", ("sleep", "10", "2.5")),
         ("command: ''", ()),
         ("command: []", ()),
@@ -198,12 +202,12 @@ def test_restart_policies(tmp_path: Path, body: str, expected: RestartPolicy) ->
         ("on-failure:x", "'on-failure:x': only on-failure takes a count, as on-failure:3"),
         ("on-failure:-1", "'on-failure:-1': only on-failure takes a count, as on-failure:3"),
         ("yes", "'yes' is not one of no, always, on-failure[:N], unless-stopped"),
-        ("3", "must be one of no, always, on-failure[:N], unless-stopped"),
+        ("3", "3 is not one of no, always, on-failure[:N], unless-stopped"),
     ],
 )
 def test_bad_restart_values(tmp_path: Path, value: str, message: str) -> None:
     path = write(tmp_path, f"services:\n  web:\n    image: alpine\n    restart: {value}\n")
-    with pytest.raises(SpecError, match=spec_error(path, f":4: services.web.restart: {message}")):
+    with pytest.raises(SpecError, match=spec_error(path, f":4:5: services.web.restart: {message}")):
         load(path)
 
 
@@ -215,13 +219,15 @@ def test_defaults_of_a_minimal_service(tmp_path: Path) -> None:
     assert (service.working_dir, service.user, service.hostname) == (None, None, None)
     assert service.restart == RestartPolicy(RestartMode.NO)
     assert service.depends_on == ()
-    assert service.networks == ("default",)
+    assert service.networks == (ServiceNetwork("default"),)
+    assert service.network_names == ("default",)
     assert service.stop_signal == "SIGTERM"
     assert service.stop_grace_period == 10.0
     assert service.location is not None
-    assert (service.location.file, service.location.line) == (path, 2)
+    assert (service.location.file, service.location.line, service.location.column) == (path, 2, 3)
     assert service.image_location is not None
-    assert (service.image_location.file, service.image_location.line) == (path, 3)
+    location = service.image_location
+    assert (location.file, location.line, location.column) == (path, 3, 5)
 
 
 def test_depends_on_list(tmp_path: Path) -> None:
@@ -239,7 +245,8 @@ def test_depends_on_list(tmp_path: Path) -> None:
         """,
     )
     project = load(path)
-    assert project.service("web").depends_on == ("db", "cache")
+    assert project.service("web").depends_on == (Dependency("db"), Dependency("cache"))
+    assert project.service("web").dependency_names == ("db", "cache")
     assert project.service("db").depends_on == ()
     assert [s.name for s in project.services] == ["web", "db", "cache"]
 
@@ -263,12 +270,17 @@ def test_networks_list_and_default_network(tmp_path: Path) -> None:
           unused:
         """,
     )
-    project = load(path)
-    assert project.service("web").networks == ("front", "back")
-    assert project.service("db").networks == ("back",)
-    assert project.service("tool").networks == ("default",)
-    # default first, then the file's order; a network no service uses is not made
-    assert project.networks == (NetworkSpec("default"), NetworkSpec("front"), NetworkSpec("back"))
+    project = load(path, project_flag="shop")
+    assert project.service("web").networks == (ServiceNetwork("front"), ServiceNetwork("back"))
+    assert project.service("db").network_names == ("back",)
+    assert project.service("tool").network_names == ("default",)
+    # default first, then the file's order; each named <project>_<key> on the host
+    assert [(n.key, n.name) for n in project.networks] == [
+        ("default", "shop_default"),
+        ("front", "shop_front"),
+        ("back", "shop_back"),
+        ("unused", "shop_unused"),
+    ]
 
 
 def test_no_default_network_when_every_service_names_its_networks(tmp_path: Path) -> None:
@@ -283,7 +295,7 @@ def test_no_default_network_when_every_service_names_its_networks(tmp_path: Path
           front:
         """,
     )
-    assert load(path).networks == (NetworkSpec("front"),)
+    assert [n.key for n in load(path).networks] == ["front"]
 
 
 @pytest.mark.parametrize(
@@ -313,7 +325,7 @@ def test_stop_signal_number_given_as_a_string(tmp_path: Path) -> None:
 )
 def test_bad_stop_signal(tmp_path: Path, value: str, shown: str) -> None:
     path = write(tmp_path, f"services:\n  web:\n    image: alpine\n    stop_signal: {value}\n")
-    message = f":4: services.web.stop_signal: {shown} is not a signal name such as SIGTERM"
+    message = f":4:5: services.web.stop_signal: {shown} is not a signal name such as SIGTERM"
     with pytest.raises(SpecError, match=spec_error(path, message)):
         load(path)
 
@@ -339,7 +351,7 @@ def test_bad_stop_grace_period(tmp_path: Path, value: str, message: str) -> None
     path = write(
         tmp_path, f"services:\n  web:\n    image: alpine\n    stop_grace_period: {value}\n"
     )
-    expected = spec_error(path, f":4: services.web.stop_grace_period: {message}")
+    expected = spec_error(path, f":4:5: services.web.stop_grace_period: {message}")
     with pytest.raises(SpecError, match=expected):
         load(path)
 
@@ -412,7 +424,7 @@ def test_version_is_ignored_with_a_warning(tmp_path: Path) -> None:
     path = write(tmp_path, "services:\n  web:\n    image: alpine\nversion: '3.8'\n")
     warnings: list[str] = []
     project = load(path, warnings=warnings)
-    assert warnings == [f"{path}:4: version is obsolete and ignored"]
+    assert warnings == [f"{path}:4:1: version: is obsolete and ignored"]
     assert project.service("web").image == "alpine"
 
 
@@ -423,6 +435,132 @@ def test_no_warning_without_version(tmp_path: Path) -> None:
     assert warnings == []
 
 
+# --- long forms of depends_on and networks ------------------------------------------
+
+
+def test_depends_on_long_form_is_normalized(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        """
+        services:
+          web:
+            image: nginx
+            depends_on:
+              db:
+                condition: service_started
+                restart: true
+              cache:
+                condition: service_started
+                required: false
+          db:
+            image: postgres
+        """,
+    )
+    # an optional dependency on a service the files do not define is dropped silently
+    assert load(path).service("web").depends_on == (
+        Dependency("db", "service_started", restart=True),
+        Dependency("cache", "service_started", required=False),
+    )
+
+
+def test_networks_long_form_is_normalized(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        """
+        services:
+          web:
+            image: nginx
+            networks:
+              front:
+              back: {}
+        networks:
+          front:
+          back:
+        """,
+    )
+    assert load(path).service("web").networks == (ServiceNetwork("front"), ServiceNetwork("back"))
+
+
+# --- keys Corral does not run yet -----------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "problem"),
+    [
+        (
+            "services:\n  web:\n    image: alpine\n    ports: ['80:80']\n",
+            ":4:5: services.web.ports: Corral does not run this key yet; it is ignored",
+        ),
+        (
+            "services:\n  web:\n    image: alpine\n    healthcheck:\n      test: [CMD, 'true']\n",
+            ":4:5: services.web.healthcheck: Corral does not run this key yet; it is ignored",
+        ),
+        (
+            "services:\n  web:\n    image: alpine\n    build: .\n",
+            ":4:5: services.web.build: Corral does not run this key yet; it is ignored",
+        ),
+        (
+            "services:\n  web:\n    image: alpine\n    network_mode: host\n",
+            ":4:5: services.web.network_mode: Corral does not run this key yet; it is ignored",
+        ),
+        (
+            "services:\n  web:\n    image: alpine\nvolumes:\n  data:\n",
+            ":4:1: volumes: Corral does not run this key yet; it is ignored",
+        ),
+    ],
+)
+def test_a_compose_key_corral_does_not_run_is_a_warning(
+    tmp_path: Path, text: str, problem: str
+) -> None:
+    path = write(tmp_path, text)
+    warnings: list[str] = []
+    assert load(path, warnings=warnings).service("web").image == "alpine"
+    assert warnings == [f"{path}{problem}"]
+    with pytest.raises(SpecError, match=spec_error(path, problem)) as caught:
+        load(path, strict=True)
+    assert len(caught.value.problems) == 1
+
+
+def test_a_network_option_corral_does_not_run_is_a_warning(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        "services:\n  web:\n    image: alpine\nnetworks:\n  default:\n    internal: true\n",
+    )
+    warnings: list[str] = []
+    load(path, warnings=warnings)
+    assert warnings == [
+        f"{path}:6:5: networks.default.internal: Corral does not run this key yet; it is ignored"
+    ]
+
+
+def test_a_service_network_option_corral_does_not_run_is_a_warning(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        "services:\n  web:\n    image: alpine\n    networks:\n      default:\n"
+        "        ipv4_address: 172.30.0.5\n",
+    )
+    warnings: list[str] = []
+    load(path, warnings=warnings)
+    assert warnings == [
+        f"{path}:6:9: services.web.networks.default.ipv4_address: "
+        "Corral does not run this key yet; it is ignored"
+    ]
+
+
+def test_a_dependency_condition_corral_does_not_wait_for_is_a_warning(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        "services:\n  web:\n    image: alpine\n    depends_on:\n      db:\n"
+        "        condition: service_healthy\n  db:\n    image: alpine\n",
+    )
+    warnings: list[str] = []
+    load(path, warnings=warnings)
+    assert warnings == [
+        f"{path}:6:9: services.web.depends_on.db.condition: "
+        "Corral does not wait for service_healthy yet; it only waits for the service to start"
+    ]
+
+
 # --- refused files ------------------------------------------------------------------
 
 
@@ -431,105 +569,95 @@ def test_no_warning_without_version(tmp_path: Path) -> None:
     [
         (
             "services:\n  web:\n    image: alpine\n    imgae: busybox\n",
-            ":4: services.web.imgae: unknown key",
-        ),
-        (
-            "services:\n  web:\n    image: alpine\n    ports: ['80:80']\n",
-            ":4: services.web.ports: is a Compose key that Corral does not run yet",
-        ),
-        (
-            "services:\n  web:\n    image: alpine\n    healthcheck:\n      test: [CMD, 'true']\n",
-            ":4: services.web.healthcheck: is a Compose key that Corral does not run yet",
-        ),
-        (
-            "services:\n  web:\n    image: alpine\nvolumes:\n  data:\n",
-            ":4: volumes: is a Compose key that Corral does not run yet",
+            ":4:5: services.web.imgae: unknown key",
         ),
         (
             "services:\n  web:\n    image: alpine\nservice:\n  db: {}\n",
-            ":4: service: unknown key",
+            ":4:1: service: unknown key",
         ),
         (
             "services:\n  web:\n    image: alpine\n   command: x\n",
-            ":4: invalid YAML: expected <block end>, but found '<block mapping start>'",
+            ":4:4: invalid YAML: did not find expected key",
         ),
         (
             "services:\n  web:\n    image: alpine\n    image: busybox\n",
-            ":4: duplicate key 'image' in one mapping",
+            ":4:5: duplicate key 'image' in one mapping",
         ),
         (
             "services:\n  web:\n    image: alpine\n  web:\n    image: busybox\n",
-            ":4: duplicate key 'web' in one mapping",
+            ":4:3: duplicate key 'web' in one mapping",
         ),
         (
             "services:\n  web:\n    command: [serve]\n",
-            ":3: services.web.image: every service needs an image (build is not supported)",
+            ":2:3: services.web: needs an image (or a build section)",
         ),
-        (
-            "services:\n  web:\n    image: ''\n",
-            ":3: services.web.image: every service needs an image (build is not supported)",
-        ),
-        ("- services\n", ":1: a Compose file must be a mapping with a services key"),
-        ("", ":1: a Compose file must be a mapping with a services key"),
-        ("name: shop\n", ":1: services: must name at least one service"),
-        ("services: {}\n", ":1: services: must name at least one service"),
-        ("services:\n  web: alpine\n", ":2: services.web: must be a mapping"),
+        ("- services\n", ":1:1: a Compose file must be a mapping"),
+        ("", ":1:1: the file is empty"),
+        ("name: shop\n", ":1:1: services: must name at least one service"),
+        ("services: {}\n", ":1:1: services: must name at least one service"),
+        ("services:\n  web: alpine\n", ":2:3: services.web: must be a mapping"),
         (
             "services:\n  _web:\n    image: alpine\n",
-            ":2: services._web: a service name may hold only letters, digits, '_', '.', '-'",
+            ":2:3: services._web: a service name may hold only letters, digits, '_', '.', '-'",
         ),
         (
             'services:\n  web:\n    image: alpine\n    command: "echo \'x"\n',
-            ':4: services.web.command: cannot split "echo \'x" into words: No closing quotation',
+            ':4:5: services.web.command: cannot split "echo \'x" into words: No closing quotation',
+        ),
+        (
+            'services:\n  web:\n    image: alpine\n    command: ["sh", "-c", "exec $0"]\n',
+            ':4:27: services.web.command[2]: invalid interpolation format in "exec $0": '
+            '"$" followed by "0" is not a variable; write "$$" for a literal "$"',
         ),
         (
             "services:\n  web:\n    image: alpine\n    entrypoint: {sh: x}\n",
-            ":4: services.web.entrypoint: must be a string or a list of strings",
+            ":4:5: services.web.entrypoint: {'sh': 'x'} is not a list; "
+            "expected a string or a list of strings",
         ),
         (
             "services:\n  web:\n    image: alpine\n    working_dir: [a]\n",
-            ":4: services.web.working_dir: must be a string",
+            ":4:5: services.web.working_dir: ['a'] is not a string",
         ),
         (
             "services:\n  web:\n    image: alpine\n    environment: A=1\n",
-            ":4: services.web.environment: must be a mapping or a list of NAME=value",
-        ),
-        (
-            "services:\n  web:\n    image: alpine\n    environment:\n      A: [1]\n",
-            ":5: services.web.environment.A: must be a scalar",
-        ),
-        (
-            "services:\n  web:\n    image: alpine\n    environment:\n      - 5\n",
-            ":5: services.web.environment: entry 5 must be a string NAME=value",
-        ),
-        (
-            "services:\n  web:\n    image: alpine\n    environment:\n      - 'A B=1'\n",
-            ":4: services.web.environment: 'A B' is not a valid variable name",
+            ":4:5: services.web.environment: 'A=1' is not a mapping or a list of KEY=VALUE",
         ),
         (
             "services:\n  web:\n    image: alpine\n    depends_on:\n      db:\n"
-            "        condition: service_started\n  db:\n    image: postgres\n",
-            ":4: services.web.depends_on: the long (mapping) form is not supported yet; use a list",
+            "        condition: sometimes\n  db:\n    image: postgres\n",
+            ":6:9: services.web.depends_on.db.condition: 'sometimes' is not one of "
+            "service_started, service_healthy, service_completed_successfully",
         ),
         (
             "services:\n  web:\n    image: alpine\n    networks: front\n",
-            ":4: services.web.networks: must be a list of names",
+            ":4:5: services.web.networks: 'front' is not a list; "
+            "expected a list or a mapping of networks",
+        ),
+        (
+            "services:\n  web:\n    image: alpine\n    networks:\n      default:\n"
+            "        colour: x\n",
+            ":6:9: services.web.networks.default.colour: unknown key 'colour' in network "
+            "options; expected aliases, driver_opts, gw_priority, interface_name, ipv4_address, "
+            "ipv6_address, link_local_ips, mac_address, priority",
         ),
         (
             "services:\n  web:\n    image: alpine\n    depends_on: [db]\n",
-            ":2: services.web.depends_on: depends on undefined service 'db'",
+            ":4:5: services.web.depends_on: depends on undefined service 'db'",
         ),
         (
             "services:\n  web:\n    image: alpine\n    networks: [back]\n",
-            ":2: services.web.networks: network 'back' is not defined under the top-level networks",
+            ":4:5: services.web.networks: network 'back' is not defined under the top-level "
+            "networks",
         ),
         (
-            "services:\n  web:\n    image: alpine\nnetworks:\n  front:\n    driver: bridge\n",
-            ":5: networks.front: network options are not supported yet; leave the entry empty",
+            "services:\n  web:\n    image: alpine\nnetworks:\n  front:\n    colour: x\n",
+            ":6:5: networks.front.colour: unknown key 'colour' in a network mapping; expected "
+            "attachable, driver, driver_opts, enable_ipv4, enable_ipv6, external, internal, "
+            "ipam, labels, name",
         ),
         (
             "services:\n  web:\n    image: alpine\nnetworks: [front]\n",
-            ":4: networks: must be a mapping",
+            ":4:1: networks: must be a mapping of names",
         ),
     ],
 )
@@ -540,11 +668,45 @@ def test_refused_file_names_file_line_and_key(tmp_path: Path, text: str, problem
     assert len(caught.value.problems) == 1
 
 
+def test_an_empty_image_is_a_missing_image(tmp_path: Path) -> None:
+    path = write(tmp_path, "services:\n  web:\n    image: ''\n")
+    with pytest.raises(
+        SpecError, match=spec_error(path, ":2:3: services.web: needs an image (or a build section)")
+    ):
+        load(path)
+
+
+@pytest.mark.parametrize(
+    ("text", "problem"),
+    [
+        (
+            "services:\n  web:\n    image: alpine\n    environment:\n      A: [1]\n",
+            ":5:7: services.web.environment.A: [1] is not a string, number or boolean",
+        ),
+        (
+            "services:\n  web:\n    image: alpine\n    environment:\n      - 5\n",
+            ":5:9: services.web.environment[0]: 5 is not a string KEY=VALUE",
+        ),
+    ],
+)
+def test_a_nested_problem_names_the_nested_line(tmp_path: Path, text: str, problem: str) -> None:
+    path = write(tmp_path, text)
+    with pytest.raises(SpecError, match=spec_error(path, problem)):
+        load(path)
+
+
+def test_environment_names_are_not_restricted_as_in_compose(tmp_path: Path) -> None:
+    body = """
+    environment:
+      - 'A B=1'
+    """
+    assert load_service(tmp_path, body).environment == (("A B", "1"),)
+
+
 def test_missing_file(tmp_path: Path) -> None:
     path = tmp_path / "compose.yaml"
-    with pytest.raises(
-        SpecError, match=spec_error(path, ": cannot read: No such file or directory")
-    ):
+    message = ": cannot read: No such file or directory"
+    with pytest.raises(SpecError, match=spec_error(path, message)):
         load(path)
 
 
@@ -555,23 +717,27 @@ def test_a_spec_error_is_a_corral_error(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(
-    ("dependencies", "cycle"),
+    ("dependencies", "problem"),
     [
-        ({"a": "[b]", "b": "[a]"}, "a -> b -> a"),
-        ({"a": "[a]", "b": "[]"}, "a -> a"),
-        ({"a": "[b]", "b": "[c]", "c": "[b]"}, "b -> c -> b"),
-        ({"a": "[b]", "b": "[c]", "c": "[a]"}, "a -> b -> c -> a"),
+        ({"a": "[b]", "b": "[a]"}, ":4:5: services.a.depends_on: dependency cycle: a -> b -> a"),
+        ({"a": "[a]", "b": "[]"}, ":4:5: services.a.depends_on: dependency cycle: a -> a"),
+        (
+            {"a": "[b]", "b": "[c]", "c": "[b]"},
+            ":7:5: services.b.depends_on: dependency cycle: b -> c -> b",
+        ),
+        (
+            {"a": "[b]", "b": "[c]", "c": "[a]"},
+            ":4:5: services.a.depends_on: dependency cycle: a -> b -> c -> a",
+        ),
     ],
 )
-def test_dependency_cycle(tmp_path: Path, dependencies: dict[str, str], cycle: str) -> None:
+def test_dependency_cycle(tmp_path: Path, dependencies: dict[str, str], problem: str) -> None:
     text = "services:\n" + "".join(
         f"  {name}:\n    image: alpine\n    depends_on: {deps}\n"
         for name, deps in dependencies.items()
     )
     path = write(tmp_path, text)
-    with pytest.raises(
-        SpecError, match=spec_error(path, f": depends_on: dependency cycle: {cycle}")
-    ):
+    with pytest.raises(SpecError, match=spec_error(path, problem)):
         load(path)
 
 
@@ -593,57 +759,71 @@ def test_a_diamond_is_not_a_cycle(tmp_path: Path) -> None:
             image: alpine
         """,
     )
-    assert load(path).service("web").depends_on == ("api", "auth")
+    assert load(path).service("web").dependency_names == ("api", "auth")
 
 
-def test_every_problem_is_reported_together_in_file_order(tmp_path: Path) -> None:
-    path = write(
-        tmp_path,
-        """
-        volumes:
-          data:
-        services:
-          web:
-            image: nginx
-            ports: ["80:80"]
-            restart: sometimes
-            depends_on: [db]
-          api:
-            command: [serve]
-            colour: blue
-            networks: [back]
-        """,
-    )
+EVERY_PROBLEM = """
+volumes:
+  data:
+services:
+  web:
+    image: nginx
+    ports: ["80:80"]
+    restart: sometimes
+    depends_on: [db]
+  api:
+    command: [serve]
+    colour: blue
+    networks: [back]
+"""
+
+
+def test_every_problem_is_reported_together(tmp_path: Path) -> None:
+    path = write(tmp_path, EVERY_PROBLEM)
     with pytest.raises(SpecError) as caught:
         load(path)
     assert caught.value.problems == [
-        Problem(path, 1, "volumes", "is a Compose key that Corral does not run yet"),
-        Problem(path, 6, "services.web.ports", "is a Compose key that Corral does not run yet"),
         Problem(
             path,
             7,
             "services.web.restart",
             "'sometimes' is not one of no, always, on-failure[:N], unless-stopped",
+            5,
         ),
-        Problem(path, 11, "services.api.colour", "unknown key"),
+        Problem(path, 11, "services.api.colour", "unknown key", 5),
+        Problem(path, 9, "services.api", "needs an image (or a build section)", 3),
+        Problem(path, 8, "services.web.depends_on", "depends on undefined service 'db'", 5),
         Problem(
             path,
-            10,
-            "services.api.image",
-            "every service needs an image (build is not supported)",
-        ),
-        Problem(path, 4, "services.web.depends_on", "depends on undefined service 'db'"),
-        Problem(
-            path,
-            9,
+            12,
             "services.api.networks",
             "network 'back' is not defined under the top-level networks",
+            5,
         ),
     ]
     assert str(caught.value) == "\n".join(str(p) for p in caught.value.problems)
     assert str(caught.value).splitlines()[0] == (
-        f"{path}:1: volumes: is a Compose key that Corral does not run yet"
+        f"{path}:7:5: services.web.restart: "
+        "'sometimes' is not one of no, always, on-failure[:N], unless-stopped"
     )
+
+
+def test_strict_reports_the_keys_corral_does_not_run_with_the_other_problems(
+    tmp_path: Path,
+) -> None:
+    path = write(tmp_path, EVERY_PROBLEM)
+    with pytest.raises(SpecError) as caught:
+        load(path, strict=True)
+    assert [str(p).removeprefix(str(path)) for p in caught.value.problems] == [
+        ":1:1: volumes: Corral does not run this key yet; it is ignored",
+        ":6:5: services.web.ports: Corral does not run this key yet; it is ignored",
+        ":7:5: services.web.restart: "
+        "'sometimes' is not one of no, always, on-failure[:N], unless-stopped",
+        ":11:5: services.api.colour: unknown key",
+        ":9:3: services.api: needs an image (or a build section)",
+        ":8:5: services.web.depends_on: depends on undefined service 'db'",
+        ":12:5: services.api.networks: network 'back' is not defined under the top-level networks",
+    ]
 
 
 # --- several files ------------------------------------------------------------------
@@ -695,7 +875,7 @@ def test_a_problem_in_a_later_file_names_that_file(tmp_path: Path) -> None:
         tmp_path, "services:\n  web:\n    image: nginx\n    colour: blue\n", name="override.yaml"
     )
     with pytest.raises(
-        SpecError, match=spec_error(override, ":4: services.web.colour: unknown key")
+        SpecError, match=spec_error(override, ":4:5: services.web.colour: unknown key")
     ):
         load(base, override)
 
@@ -703,61 +883,101 @@ def test_a_problem_in_a_later_file_names_that_file(tmp_path: Path) -> None:
 def test_a_syntax_error_in_a_later_file_names_that_file(tmp_path: Path) -> None:
     base = write(tmp_path, "services:\n  web:\n    image: nginx\n")
     override = write(tmp_path, "services:\n  web: [\n", name="override.yaml")
-    message = ":3: invalid YAML: expected the node content, but found '<stream end>'"
+    message = ":3:1: invalid YAML: did not find expected node content"
     with pytest.raises(SpecError, match=spec_error(override, message)):
         load(base, override)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="loader.py load_project/_merge: problems found after the merge are all charged "
-    "to the last file (problems = _Collector(files[-1])), with the line from the first",
-)
 def test_a_problem_in_an_earlier_file_names_that_file(tmp_path: Path) -> None:
     base = write(tmp_path, "services:\n  web:\n    image: nginx\n    colour: blue\n")
     override = write(tmp_path, "services:\n  web:\n    image: nginx\n", name="override.yaml")
-    with pytest.raises(SpecError, match=spec_error(base, ":4: services.web.colour: unknown key")):
+    with pytest.raises(SpecError, match=spec_error(base, ":4:5: services.web.colour: unknown key")):
         load(base, override)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="loader.py _merge: a sequence of a later file replaces the earlier one; the "
-    "Compose Specification (merge rules) appends sequences and merges environment by name",
-)
 @pytest.mark.parametrize(
     ("base_body", "override_body", "field", "expected"),
     [
-        ("environment: [A=1, B=1]", "environment: [B=2]", "environment", (("A", "1"), ("B", "2"))),
-        ("networks: [front]", "networks: [back]", "networks", ("front", "back")),
+        pytest.param(
+            "environment: [A=1, B=1]",
+            "environment: [B=2]",
+            "environment",
+            (("A", "1"), ("B", "2")),
+            id="environment merges by name",
+        ),
+        pytest.param(
+            "environment: {A: '1'}",
+            "environment: [A]",
+            "environment",
+            (("A", "1"),),
+            id="a later name without a value keeps the earlier value",
+        ),
+        pytest.param(
+            "networks: [front]",
+            "networks: [back]",
+            "network_names",
+            ("front", "back"),
+            id="networks append",
+        ),
+        pytest.param(
+            "depends_on: [db]",
+            "depends_on: [db, cache]",
+            "dependency_names",
+            ("db", "cache"),
+            id="depends_on merges by name",
+        ),
+        pytest.param(
+            "command: [serve, --port, '80']",
+            "command: [serve]",
+            "command",
+            ("serve",),
+            id="command replaces",
+        ),
+        pytest.param(
+            "entrypoint: [/init, --]",
+            "entrypoint: /bin/sh",
+            "entrypoint",
+            ("/bin/sh",),
+            id="entrypoint replaces",
+        ),
     ],
 )
-def test_sequences_of_several_files_are_merged_as_compose_does(
+def test_several_files_are_merged_as_compose_does(
     tmp_path: Path, base_body: str, override_body: str, field: str, expected: Any
 ) -> None:
-    networks = "networks:\n  front:\n  back:\n"
-    base = write(tmp_path, f"services:\n  web:\n    image: nginx\n    {base_body}\n{networks}")
+    top = "networks:\n  front:\n  back:\n"
+    others = "  db:\n    image: postgres\n  cache:\n    image: redis\n"
+    base = write(tmp_path, f"services:\n  web:\n    image: nginx\n    {base_body}\n{others}{top}")
     override = write(tmp_path, f"services:\n  web:\n    {override_body}\n", name="override.yaml")
     assert getattr(load(base, override).service("web"), field) == expected
 
 
 def test_a_hostname_with_a_blank_is_a_spec_error(tmp_path: Path) -> None:
     path = write(tmp_path, "services:\n  web:\n    image: alpine\n    hostname: my host\n")
-    with pytest.raises(SpecError) as caught:
+    message = ":4:5: services.web.hostname: 'my host' is not a valid host name (RFC 1123)"
+    with pytest.raises(SpecError, match=spec_error(path, message)):
         load(path)
-    assert [(p.line, p.key) for p in caught.value.problems] == [(4, "services.web.hostname")]
 
 
-@pytest.mark.parametrize("key", ["networks", "depends_on"])
-def test_a_name_listed_twice_is_a_spec_error(tmp_path: Path, key: str) -> None:
+@pytest.mark.parametrize(
+    ("key", "where", "message"),
+    [
+        ("networks", ":4:20", "network 'db' is listed twice"),
+        ("depends_on", ":4:22", "service 'db' is listed twice"),
+    ],
+)
+def test_a_name_listed_twice_is_a_spec_error(
+    tmp_path: Path, key: str, where: str, message: str
+) -> None:
     path = write(
         tmp_path,
         f"services:\n  web:\n    image: alpine\n    {key}: [db, db]\n"
         "  db:\n    image: alpine\nnetworks:\n  db:\n",
     )
-    with pytest.raises(SpecError) as caught:
+    with pytest.raises(
+        SpecError, match=spec_error(path, f"{where}: services.web.{key}[1]: {message}")
+    ):
         load(path)
-    assert [(p.line, p.key) for p in caught.value.problems] == [(4, f"services.web.{key}")]
 
 
 # --- project name -------------------------------------------------------------------

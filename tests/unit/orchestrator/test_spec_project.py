@@ -67,11 +67,6 @@ def test_the_nearest_default_file_wins(tmp_path: Path) -> None:
     assert find_compose_files([], tmp_path / "app") == (near,)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="project.py find_compose_files: Compose also reads compose.override.yaml next to "
-    "the default file when no -f is given; Corral silently ignores it",
-)
 def test_the_override_file_is_read_after_the_default_file(tmp_path: Path) -> None:
     file = touch(tmp_path / "compose.yaml")
     override = touch(tmp_path / "compose.override.yaml")

@@ -1,0 +1,242 @@
+"""From a project's files to one merged tree, as Docker Compose builds it.
+
+Each file is parsed and interpolated on its own; then its services' `extends`
+are resolved (from the same file or another, chained) and its `include`d
+projects are added; then the files are merged in order with the Compose
+merge rules. What comes out is still a located YAML tree: the model is built
+from it in one place, `loader`.
+"""
+
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from orchestrator.spec.environment import project_environment
+from orchestrator.spec.located_yaml import (
+    LocatedDict,
+    LocatedList,
+    Mark,
+    YamlSyntaxError,
+    load_yaml,
+    located_dict,
+)
+from orchestrator.spec.merge import merge, strip_resets
+from orchestrator.spec.problems import Problems
+from orchestrator.spec.relocate import relocate_document, relocate_service
+from orchestrator.spec.substitute import substitute
+
+RESOURCE_SECTIONS = ("services", "networks", "volumes", "secrets", "configs")
+
+
+def clone(value: Any) -> Any:
+    """A deep copy of a located tree, marks included."""
+    if isinstance(value, LocatedDict):
+        copy = located_dict(value.mark, {k: clone(v) for k, v in value.items()})
+        copy.key_marks = dict(value.key_marks)
+        copy.override = value.override
+        return copy
+    if isinstance(value, LocatedList):
+        sequence = LocatedList(clone(v) for v in value)
+        sequence.mark, sequence.item_marks = value.mark, list(value.item_marks)
+        sequence.override = value.override
+        return sequence
+    return value
+
+
+class DocumentLoader:
+    """Reads, interpolates and merges the files of one project (or of one
+    included project), collecting every problem on the way."""
+
+    def __init__(
+        self,
+        environment: Mapping[str, str],
+        shell: Mapping[str, str],
+        problems: Problems,
+        *,
+        interpolate: bool = True,
+    ) -> None:
+        self.environment = environment
+        self.shell = shell
+        self.problems = problems
+        self.interpolate = interpolate
+        self._read: dict[Path, LocatedDict | None] = {}
+
+    def read(self, path: Path, mark: Mark | None = None, key: str = "") -> LocatedDict | None:
+        """One file parsed and interpolated (cached); None, reported, when it
+        cannot be used. `mark` and `key` say who referred to it."""
+        if path in self._read:
+            return self._read[path]
+        document: LocatedDict | None = None
+        where = mark or Mark(path, 0, 0)
+        try:
+            loaded = load_yaml(path)
+        except OSError as exc:
+            what = f"cannot read {path}" if mark else "cannot read"
+            self.problems.add(where, key, f"{what}: {exc.strerror}")
+        except YamlSyntaxError as exc:
+            self.problems.add(Mark(path, exc.line, exc.column), "", exc.message)
+        else:
+            if isinstance(loaded, LocatedDict):
+                document = loaded
+                if self.interpolate:
+                    substitute(document, self.environment.get, self.problems)
+            elif loaded is None:
+                self.problems.add(Mark(path, 1, 1), "", "the file is empty")
+            else:
+                self.problems.add(Mark(path, 1, 1), "", "a Compose file must be a mapping")
+        self._read[path] = document
+        return document
+
+    def load(self, files: Sequence[Path], chain: tuple[Path, ...] = ()) -> LocatedDict:
+        """`files` merged in order, each with its extends and includes applied."""
+        merged: LocatedDict | None = None
+        resets = False
+        for path in files:
+            document = self.read(path)
+            if document is None:
+                continue
+            # The project's own copy: a later `extends` of this file reads it anew.
+            del self._read[path]
+            resets |= document.has_resets
+            self._resolve_extends(document, path)
+            self._apply_include(document, path, (*chain, path))
+            merged = document if merged is None else merge(merged, document)
+        if merged is None:
+            return located_dict(Mark(files[0] if files else Path("."), 0, 0))
+        return strip_resets(merged) if resets else merged
+
+    # extends
+
+    def _resolve_extends(self, document: LocatedDict, path: Path) -> None:
+        services = document.get("services")
+        if isinstance(services, LocatedDict):
+            for name in list(services):
+                self._resolved_service(services, str(name), path, ())
+
+    def _resolved_service(
+        self,
+        services: LocatedDict,
+        name: str,
+        path: Path,
+        chain: tuple[tuple[Path, str], ...],
+    ) -> LocatedDict | None:
+        """Service `name` of `services` (read from `path`) with its extends
+        chain applied, replaced in place; None when it cannot be resolved."""
+        body = services.get(name)
+        if not isinstance(body, LocatedDict) or "extends" not in body:
+            return body if isinstance(body, LocatedDict) else None
+        key = f"services.{name}.extends"
+        mark = body.key_mark("extends")
+        if (path, name) in chain:
+            cycle = " -> ".join(f"{p.name}:{s}" for p, s in (*chain, (path, name)))
+            self.problems.add(mark, key, f"extends cycle: {cycle}")
+            return None
+        extends = body["extends"]
+        if isinstance(extends, str):
+            extends = located_dict(mark, {"service": extends})
+        base_name = extends.get("service") if isinstance(extends, LocatedDict) else None
+        if not isinstance(base_name, str):
+            self.problems.add(mark, key, "must be a service name or a mapping with `service`")
+            return None
+        base_file = extends.get("file")
+        base_services: LocatedDict | None
+        if base_file is None:
+            base_path, base_services = path, services
+        else:
+            base_path = (path.parent / str(base_file)).resolve()
+            other = self.read(base_path, extends.key_mark("file"), f"{key}.file")
+            if other is None:
+                return None
+            other_services = other.get("services")
+            base_services = (
+                clone(other_services) if isinstance(other_services, LocatedDict) else None
+            )
+        if base_services is None or base_name not in base_services:
+            where = f" in {base_path}" if base_file is not None else ""
+            self.problems.add(mark, key, f"extends undefined service {base_name!r}{where}")
+            return None
+        found = self._resolved_service(base_services, base_name, base_path, (*chain, (path, name)))
+        if found is None:
+            return None
+        base = clone(found)
+        if base_path.parent != path.parent:
+            relocate_service(base, base_path.parent)
+        own = clone(body)
+        del own["extends"]
+        resolved: LocatedDict = merge(base, own, ("services", name))
+        services[name] = resolved
+        return resolved
+
+    # include
+
+    def _apply_include(self, document: LocatedDict, path: Path, chain: tuple[Path, ...]) -> None:
+        entries = document.pop("include", None)
+        if entries is None:
+            return
+        mark = document.key_mark("include")
+        if not isinstance(entries, LocatedList):
+            self.problems.add(mark, "include", "must be a list of files or mappings")
+            return
+        for index, (entry, entry_mark) in enumerate(zip(entries, entries.item_marks, strict=True)):
+            key = f"include[{index}]"
+            included = self._include_one(entry, entry_mark, key, path, chain)
+            if included is not None:
+                self._add_resources(document, included, entry_mark, key)
+
+    def _include_one(
+        self, entry: Any, mark: Mark, key: str, path: Path, chain: tuple[Path, ...]
+    ) -> LocatedDict | None:
+        if isinstance(entry, str):
+            entry = located_dict(mark, {"path": entry})
+        if not isinstance(entry, LocatedDict) or "path" not in entry:
+            self.problems.add(mark, key, "must be a file path or a mapping with `path`")
+            return None
+        raw_paths = entry["path"]
+        raw_paths = [raw_paths] if isinstance(raw_paths, str) else raw_paths
+        raw_env = entry.get("env_file", [])
+        raw_env = [raw_env] if isinstance(raw_env, str) else raw_env
+        if not all(isinstance(p, str) for p in [*raw_paths, *raw_env]):
+            self.problems.add(mark, key, "path and env_file must be strings or lists of strings")
+            return None
+        files = [(path.parent / p).resolve() for p in raw_paths]
+        for file in files:
+            if file in chain:
+                cycle = " -> ".join(p.name for p in (*chain, file))
+                self.problems.add(mark, key, f"include cycle: {cycle}")
+                return None
+        directory = entry.get("project_directory")
+        project_dir = (path.parent / directory).resolve() if directory else files[0].parent
+        env_files = [(path.parent / p).resolve() for p in raw_env]
+        environment = project_environment(self.shell, project_dir, env_files, self.problems)
+        loader = DocumentLoader(
+            environment, self.shell, self.problems, interpolate=self.interpolate
+        )
+        for file in files:
+            if not file.is_file():
+                self.problems.add(mark, f"{key}.path", f"{file}: no such file")
+                return None
+        included = loader.load(files, chain)
+        relocate_document(included, project_dir)
+        return included
+
+    def _add_resources(
+        self, document: LocatedDict, included: LocatedDict, mark: Mark, key: str
+    ) -> None:
+        for section in RESOURCE_SECTIONS:
+            theirs = included.get(section)
+            if not isinstance(theirs, LocatedDict):
+                continue
+            ours = document.get(section)
+            if not isinstance(ours, LocatedDict):
+                ours = located_dict(mark)
+                document[section] = ours
+                document.key_marks[section] = mark
+            for name, body in theirs.items():
+                if name in ours and ours[name] != body:
+                    self.problems.add(
+                        ours.key_mark(name), f"{section}.{name}",
+                        f"is also defined by the included {theirs.key_mark(name).file}",
+                    )  # fmt: skip
+                    continue
+                ours[name] = body
+                ours.key_marks[name] = theirs.key_mark(name)
