@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal, TypeAlias
 
+from orchestrator.spec.deploy import DeployConfig
 from orchestrator.spec.normalize import (
     BuildConfig,
     Dependency,
@@ -117,7 +118,7 @@ class ServiceSpec:
     cpuset: str | None = None
     credential_spec: FrozenMapping | None = None
     depends_on: tuple[Dependency, ...] = ()
-    deploy: FrozenMapping | None = None
+    deploy: DeployConfig | None = None
     develop: FrozenMapping | None = None
     device_cgroup_rules: tuple[str, ...] = ()
     devices: tuple[DeviceMapping, ...] = ()

@@ -21,7 +21,10 @@ from orchestrator.spec.model import (
     ServiceSpec,
 )
 
-_DURATIONS = {"stop_grace_period", "interval", "timeout", "start_period", "start_interval"}
+_DURATIONS = {
+    "stop_grace_period", "interval", "timeout", "start_period", "start_interval", "delay",
+    "window", "monitor",
+}  # fmt: skip
 _NOT_RENDERED = {"location", "image_location", "key_locations"}
 _KEYED_BY = {"networks": "name", "depends_on": "service", "ulimits": "name"}
 """Service fields that Compose writes as a mapping keyed by one field."""

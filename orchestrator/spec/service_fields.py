@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from orchestrator.spec.deploy import parse_deploy
 from orchestrator.spec.durations import parse_duration
 from orchestrator.spec.model import (
     EnvFile,
@@ -315,7 +316,7 @@ SERVICE_FIELDS: dict[str, Parser] = {
     "cpuset": _string,
     "credential_spec": _frozen_mapping,
     "depends_on": lambda v, c: parse_depends_on(v),
-    "deploy": _frozen_mapping,
+    "deploy": lambda v, c: parse_deploy(v),
     "develop": _frozen_mapping,
     "device_cgroup_rules": _string_list,
     "devices": lambda v, c: parse_devices(v),

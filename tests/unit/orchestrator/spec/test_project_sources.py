@@ -288,3 +288,48 @@ def test_every_problem_of_the_files_is_reported_together(tmp_path: Path) -> None
         f"{path}:6:5: services.web.networks: "
         "network 'back' is not defined under the top-level networks",
     ]
+
+
+def test_deploy_is_typed_and_rendered(tmp_path: Path) -> None:
+    files = {
+        "compose.yaml": """
+            services:
+              web:
+                image: a
+                deploy:
+                  replicas: 2
+                  resources:
+                    limits: {cpus: '0.5', memory: 512M, pids: 100}
+                    reservations:
+                      devices: [{capabilities: [gpu], count: all}]
+                  restart_policy: {condition: on-failure, delay: 5s, max_attempts: 3}
+        """
+    }
+    web = load_files(tmp_path, files).service("web")
+    assert web.deploy is not None
+    assert web.deploy.limits is not None
+    assert (web.deploy.replicas, web.deploy.limits.memory) == (2, 512 * 1024 * 1024)
+    assert service_data(web)["deploy"] == {
+        "replicas": 2,
+        "limits": {"cpus": 0.5, "memory": 536870912, "pids": 100},
+        "reservations": {"devices": [{"capabilities": ["gpu"], "count": "all"}]},
+        "restart_policy": {"condition": "on-failure", "delay": "5s", "max_attempts": 3},
+    }
+
+
+def test_a_bad_deploy_value_names_the_nested_key(tmp_path: Path) -> None:
+    files = {
+        "compose.yaml": """
+            services:
+              web:
+                image: a
+                deploy:
+                  restart_policy: {condition: sometimes}
+        """
+    }
+    with pytest.raises(SpecError) as caught:
+        load_files(tmp_path, files)
+    assert str(caught.value) == (
+        f"{tmp_path / 'compose.yaml'}:5:24: services.web.deploy.restart_policy.condition: "
+        "'sometimes' is not one of none, on-failure, any"
+    )
