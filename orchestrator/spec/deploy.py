@@ -79,7 +79,7 @@ def _labels(value: object) -> tuple[tuple[str, str], ...]:
     return parse_key_values(value, allow_none=False)
 
 
-def _device(value: object) -> DeviceRequest:
+def device_request(value: object) -> DeviceRequest:
     body = mapping(value, "a device request")
     check_keys(body, ("capabilities", "count", "device_ids", "driver", "options"), "a device")
     count = body.get("count")
@@ -106,7 +106,7 @@ def _resources(value: object) -> Resources:
         cpus=at("cpus", parse_cpus, body["cpus"]) if body.get("cpus") is not None else None,
         memory=at("memory", parse_size, body["memory"]) if body.get("memory") is not None else None,
         pids=integer(body, "pids", minimum=-1),
-        devices=tuple(at("devices", lambda d: _list(d, _device), devices)),
+        devices=tuple(at("devices", lambda d: _list(d, device_request), devices)),
     )
 
 

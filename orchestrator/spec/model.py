@@ -2,18 +2,18 @@
 
 Field names are the Compose Specification's keys (long syntax), so the model
 renders back to Compose YAML field by field (`render`). Ordered mappings are
-tuples of pairs; nested structures the specification leaves open (deploy
-placement, develop, ...) are FrozenMapping values. Short syntaxes are already
-normalized into the long form by `normalize`.
+tuples of pairs. Short syntaxes are already normalized into the long form by
+`normalize`; `deploy` and the keys of `extras` have modules of their own.
 """
+
+from __future__ import annotations
 
 import enum
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal, TypeAlias
+from typing import TYPE_CHECKING, Literal
 
-from orchestrator.spec.deploy import DeployConfig
 from orchestrator.spec.normalize import (
     BuildConfig,
     Dependency,
@@ -26,19 +26,18 @@ from orchestrator.spec.normalize import (
     Ulimit,
 )
 
+if TYPE_CHECKING:  # imported by the parsers only when a file uses these keys
+    from orchestrator.spec.deploy import DeployConfig, DeviceRequest
+    from orchestrator.spec.extras import (
+        BlkioConfig,
+        CredentialSpec,
+        DevelopConfig,
+        ModelUse,
+        ProviderConfig,
+    )
+
 Pairs = tuple[tuple[str, str], ...]
 """An ordered mapping of strings, as written."""
-
-
-@dataclass(frozen=True)
-class FrozenMapping:
-    """A mapping the model keeps as written, for structures Corral does not
-    interpret (deploy placement, develop, credential_spec, ...)."""
-
-    items: tuple[tuple[str, "FrozenValue"], ...]
-
-
-FrozenValue: TypeAlias = "str | int | float | bool | None | tuple[FrozenValue, ...] | FrozenMapping"
 
 
 class RestartMode(enum.Enum):
@@ -98,7 +97,7 @@ class ServiceSpec:
     """None when the service only has a `build` section."""
     annotations: Pairs = ()
     attach: bool = True
-    blkio_config: FrozenMapping | None = None
+    blkio_config: BlkioConfig | None = None
     build: BuildConfig | None = None
     cap_add: tuple[str, ...] = ()
     cap_drop: tuple[str, ...] = ()
@@ -116,10 +115,10 @@ class ServiceSpec:
     cpu_shares: int | None = None
     cpus: float | None = None
     cpuset: str | None = None
-    credential_spec: FrozenMapping | None = None
+    credential_spec: CredentialSpec | None = None
     depends_on: tuple[Dependency, ...] = ()
     deploy: DeployConfig | None = None
-    develop: FrozenMapping | None = None
+    develop: DevelopConfig | None = None
     device_cgroup_rules: tuple[str, ...] = ()
     devices: tuple[DeviceMapping, ...] = ()
     dns: tuple[str, ...] = ()
@@ -134,7 +133,8 @@ class ServiceSpec:
     expose: tuple[str, ...] = ()
     external_links: tuple[str, ...] = ()
     extra_hosts: tuple[tuple[str, str], ...] = ()
-    gpus: FrozenValue = None
+    gpus: tuple[DeviceRequest, ...] | str | None = None
+    """"all", or device requests."""
     group_add: tuple[str, ...] = ()
     healthcheck: Healthcheck | None = None
     hostname: str | None = None
@@ -149,7 +149,7 @@ class ServiceSpec:
     mem_reservation: int | None = None
     mem_swappiness: int | None = None
     memswap_limit: int | None = None
-    models: FrozenValue = None
+    models: tuple[ModelUse, ...] = ()
     network_mode: str | None = None
     networks: tuple[ServiceNetwork, ...] = ()
     oom_kill_disable: bool | None = None
@@ -162,7 +162,7 @@ class ServiceSpec:
     pre_stop: tuple[LifecycleHook, ...] = ()
     privileged: bool | None = None
     profiles: tuple[str, ...] = ()
-    provider: FrozenMapping | None = None
+    provider: ProviderConfig | None = None
     pull_policy: str | None = None
     read_only: bool | None = None
     restart: RestartPolicy = RestartPolicy()

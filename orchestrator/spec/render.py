@@ -15,7 +15,6 @@ import json
 from typing import Any
 
 from orchestrator.spec.model import (
-    FrozenMapping,
     ProjectSpec,
     RestartPolicy,
     ServiceSpec,
@@ -67,8 +66,6 @@ def _empty(value: Any) -> bool:
 def to_data(value: Any, key: str = "") -> Any:
     """Any model value as YAML-ready plain data."""
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        if isinstance(value, FrozenMapping):
-            return {k: to_data(v, k) for k, v in value.items}
         if isinstance(value, RestartPolicy):
             return str(value)
         return {

@@ -7,6 +7,7 @@ numbers are also accepted in their spelled form (`read_only: "true"`), as
 Compose casts them.
 """
 
+import importlib
 import shlex
 import signal
 from collections.abc import Callable, Mapping
@@ -14,12 +15,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from orchestrator.spec.deploy import parse_deploy
 from orchestrator.spec.durations import parse_duration
 from orchestrator.spec.model import (
     EnvFile,
-    FrozenMapping,
-    FrozenValue,
     LifecycleHook,
     Logging,
     RestartMode,
@@ -152,27 +150,6 @@ def _environment(value: Any, _: FieldContext) -> tuple[tuple[str, str | None], .
     return parse_key_values(value, allow_none=True)
 
 
-def freeze(value: Any) -> FrozenValue:
-    """A YAML value as nested tuples and FrozenMappings."""
-    if isinstance(value, Mapping):
-        return FrozenMapping(tuple((str(k), freeze(v)) for k, v in value.items()))
-    if isinstance(value, list | tuple):
-        return tuple(freeze(v) for v in value)
-    if value is None or isinstance(value, str | int | float | bool):
-        return value
-    raise NormalizeError(f"{value!r} is not a YAML value")
-
-
-def _frozen_mapping(value: Any, _: FieldContext) -> FrozenMapping:
-    frozen = freeze(mapping(value, "a mapping"))
-    assert isinstance(frozen, FrozenMapping)
-    return frozen
-
-
-def _frozen(value: Any, _: FieldContext) -> FrozenValue:
-    return freeze(value)
-
-
 def restart(value: Any, _: FieldContext) -> RestartPolicy:
     expected = "one of no, always, on-failure[:N], unless-stopped"
     if value is False:  # a file written for YAML 1.1 may say `restart: false`
@@ -293,10 +270,21 @@ def _profiles(value: Any, _: FieldContext) -> tuple[str, ...]:
     return strings(value, "a list of profile names")
 
 
+def _rare(module: str, function: str) -> Parser:
+    """A parser imported on first use: these keys are rare and their model
+    classes cost import time that `corral config` and `up` need not pay."""
+
+    def parse(value: Any, _: FieldContext) -> Any:
+        parsed = importlib.import_module(f"orchestrator.spec.{module}")
+        return getattr(parsed, function)(value)
+
+    return parse
+
+
 SERVICE_FIELDS: dict[str, Parser] = {
     "annotations": _pairs,
     "attach": boolean,
-    "blkio_config": _frozen_mapping,
+    "blkio_config": _rare("extras", "parse_blkio_config"),
     "build": lambda v, c: parse_build(v, project_dir=c.project_dir),
     "cap_add": _string_list,
     "cap_drop": _string_list,
@@ -314,10 +302,10 @@ SERVICE_FIELDS: dict[str, Parser] = {
     "cpu_shares": _integer(0),
     "cpus": _cpus,
     "cpuset": _string,
-    "credential_spec": _frozen_mapping,
+    "credential_spec": _rare("extras", "parse_credential_spec"),
     "depends_on": lambda v, c: parse_depends_on(v),
-    "deploy": lambda v, c: parse_deploy(v),
-    "develop": _frozen_mapping,
+    "deploy": _rare("deploy", "parse_deploy"),
+    "develop": _rare("extras", "parse_develop"),
     "device_cgroup_rules": _string_list,
     "devices": lambda v, c: parse_devices(v),
     "dns": _string_or_list,
@@ -330,7 +318,7 @@ SERVICE_FIELDS: dict[str, Parser] = {
     "expose": lambda v, c: parse_expose(v),
     "external_links": _string_list,
     "extra_hosts": lambda v, c: parse_extra_hosts(v),
-    "gpus": _frozen,
+    "gpus": _rare("extras", "parse_gpus"),
     "group_add": lambda v, c: tuple(str(g) for g in strings(v, "a list of groups")),
     "healthcheck": lambda v, c: parse_healthcheck(v),
     "hostname": _string,
@@ -346,7 +334,7 @@ SERVICE_FIELDS: dict[str, Parser] = {
     "mem_reservation": _size,
     "mem_swappiness": _integer(0, 100),
     "memswap_limit": _size,
-    "models": _frozen,
+    "models": _rare("extras", "parse_models"),
     "network_mode": _string,
     "networks": lambda v, c: parse_service_networks(v),
     "oom_kill_disable": boolean,
@@ -359,7 +347,7 @@ SERVICE_FIELDS: dict[str, Parser] = {
     "pre_stop": _hooks,
     "privileged": boolean,
     "profiles": _profiles,
-    "provider": _frozen_mapping,
+    "provider": _rare("extras", "parse_provider"),
     "pull_policy": _pull_policy,
     "read_only": boolean,
     "restart": restart,

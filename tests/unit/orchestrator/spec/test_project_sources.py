@@ -333,3 +333,52 @@ def test_a_bad_deploy_value_names_the_nested_key(tmp_path: Path) -> None:
         f"{tmp_path / 'compose.yaml'}:5:24: services.web.deploy.restart_policy.condition: "
         "'sometimes' is not one of none, on-failure, any"
     )
+
+
+def test_the_keys_corral_only_keeps_are_typed_too(tmp_path: Path) -> None:
+    files = {
+        "compose.yaml": """
+            services:
+              web:
+                image: a
+                blkio_config:
+                  weight: 300
+                  device_read_bps: [{path: /dev/sda, rate: 12mb}]
+                credential_spec: {file: spec.json}
+                develop:
+                  watch: [{path: ./src, action: sync, target: /app, ignore: [node_modules]}]
+                gpus: all
+                models: [llm]
+                provider: {type: awesomecloud, options: {type: mysql}}
+        """
+    }
+    data = service_data(load_files(tmp_path, files).service("web"))
+    assert data["blkio_config"] == {
+        "weight": 300,
+        "device_read_bps": [{"path": "/dev/sda", "rate": 12 * 1024 * 1024}],
+    }
+    assert data["credential_spec"] == {"file": "spec.json"}
+    assert data["develop"] == {
+        "watch": [{"path": "./src", "action": "sync", "target": "/app", "ignore": ["node_modules"]}]
+    }
+    assert (data["gpus"], data["models"]) == ("all", [{"name": "llm"}])
+    assert data["provider"] == {"type": "awesomecloud", "options": {"type": "mysql"}}
+
+
+def test_a_bad_watch_action_names_the_nested_key(tmp_path: Path) -> None:
+    files = {
+        "compose.yaml": """
+            services:
+              web:
+                image: a
+                develop:
+                  watch:
+                    - {path: ./src, action: copy}
+        """
+    }
+    with pytest.raises(SpecError) as caught:
+        load_files(tmp_path, files)
+    assert str(caught.value) == (
+        f"{tmp_path / 'compose.yaml'}:6:25: services.web.develop.watch[0].action: 'copy' is not "
+        "one of rebuild, restart, sync, sync+restart, sync+exec"
+    )
