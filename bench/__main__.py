@@ -78,7 +78,7 @@ def bench_cold_start(bench: Bench) -> None:
     from orchestrator.launch import RuncLauncher
     from orchestrator.paths import StateRoots
     from orchestrator.plan import make_plan
-    from orchestrator.spec import load_project
+    from orchestrator.spec import LoadOptions, load_project
     from runtime.engine import Engine, become_subreaper
     from runtime.images import ImageStore
 
@@ -88,7 +88,9 @@ def bench_cold_start(bench: Bench) -> None:
     image = ImageStore(roots.images).resolve("busybox")
 
     async def once(attempt: int) -> tuple[float, float]:
-        project = load_project([compose], project_flag=f"cold{attempt}", shell={}, warn=print)
+        project = load_project(
+            [compose], shell={}, warn=print, options=LoadOptions(project_flag=f"cold{attempt}")
+        )
         paths = roots.project(project.name)
         engine = Engine(paths.runtime_state)
         plan = make_plan(project, {"s0": image}, await networks_in_use(), paths)
@@ -117,8 +119,10 @@ def bench_cold_start(bench: Bench) -> None:
         results = [await once(attempt) for attempt in range(10)]
         cold = statistics.median(r[0] for r in results)
         alone = statistics.median(r[1] for r in results)
-        print(f"(b) cold start of one container, plan to running with network: median"
-              f" {cold * 1000:.1f} ms; runc run -d alone on the same bundle: {alone * 1000:.1f} ms")
+        print(
+            f"(b) cold start of one container, plan to running with network: median"
+            f" {cold * 1000:.1f} ms; runc run -d alone on the same bundle: {alone * 1000:.1f} ms"
+        )
 
     trio.run(main)
 
@@ -145,8 +149,10 @@ def bench_memory(bench: Bench) -> None:
         pid = int((bench.root / "run/benchrss/supervisor.pid").read_text())
         time.sleep(1)
         children = _children(pid)
-        print(f"(c) supervisor RSS with 10 containers running: {_rss_kib(pid) / 1024:.1f} MB;"
-              f" its child processes: {len(children)} ({', '.join(sorted(set(children)))})")
+        print(
+            f"(c) supervisor RSS with 10 containers running: {_rss_kib(pid) / 1024:.1f} MB;"
+            f" its child processes: {len(children)} ({', '.join(sorted(set(children)))})"
+        )
     finally:
         bench.run("-p", "benchrss", "down")
 

@@ -36,9 +36,11 @@ def leftovers(state_root: Path, name_marker: str) -> list[str]:
     cgroups and mounts named with `name_marker`, links named cr* (in this
     network namespace), mounts under `state_root`, runtime processes, and
     processes started with CORRAL_RUN_ROOT under `state_root`."""
-    found = [f"netns {n}" for n in sorted(os.listdir(NETNS_DIR)) if name_marker in n] if (
-        NETNS_DIR.exists()
-    ) else []
+    found = (
+        [f"netns {n}" for n in sorted(os.listdir(NETNS_DIR)) if name_marker in n]
+        if (NETNS_DIR.exists())
+        else []
+    )
     found += [f"link {name}" for name in _links()]
     found += [f"mount {m}" for m in _mounts(name_marker)]
     found += [f"mount {m}" for m in _mounts(str(state_root)) if name_marker not in m]

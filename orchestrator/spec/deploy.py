@@ -6,7 +6,7 @@ from typing import Any
 
 from orchestrator.spec.durations import parse_duration
 from orchestrator.spec.normalize import NormalizeError, parse_cpus, parse_key_values, parse_size
-from orchestrator.spec.normalize._values import at, check_keys, integer, mapping, strings, text
+from orchestrator.spec.normalize.values import at, check_keys, integer, mapping, strings, text
 
 
 @dataclass(frozen=True)

@@ -47,16 +47,17 @@ def project_environment(
 
 
 def read_service_env_file(
-    path: Path, shell: Mapping[str, str], mark: Mark, key: str, problems: Problems
+    path: Path, environment: Mapping[str, str], mark: Mark, key: str, problems: Problems
 ) -> dict[str, str] | None:
-    """An `env_file` of a service; None when it cannot be read (reported),
-    so the caller can honour `required: false`."""
+    """A service's `env_file`, interpolated with the project's environment;
+    None when it cannot be read, so the caller can honour `required: false`.
+    A syntax error is reported at `mark`, naming the env file's own line."""
     try:
         text = path.read_text(encoding="utf-8")
     except OSError:
         return None
     try:
-        return parse_dotenv(text, shell.get)
+        return parse_dotenv(text, environment.get)
     except DotenvError as exc:
         problems.add(mark, key, f"{path}:{exc.line}: {exc.message}")
         return {}

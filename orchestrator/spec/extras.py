@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from orchestrator.spec.deploy import DeviceRequest, device_request
 from orchestrator.spec.normalize import NormalizeError, parse_key_values, parse_size
-from orchestrator.spec.normalize._values import (
+from orchestrator.spec.normalize.values import (
     at,
     check_keys,
     flag,

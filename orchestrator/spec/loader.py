@@ -256,13 +256,12 @@ def _resources(
 def load_project(
     files: Sequence[Path],
     *,
-    project_flag: str | None = None,
     shell: Mapping[str, str] | None = None,
     warn: Callable[[str], None] = lambda text: None,
     options: LoadOptions | None = None,
 ) -> ProjectSpec:
     """Read, merge and validate `files` into a ProjectSpec; raise SpecError."""
-    options = options or LoadOptions(project_flag=project_flag)
+    options = options or LoadOptions()
     shell = os.environ if shell is None else shell
     problems = Problems()
     warnings: list[str] = []

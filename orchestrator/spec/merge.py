@@ -27,6 +27,7 @@ from orchestrator.spec.located_yaml import (
     located_dict,
     located_list,
 )
+from orchestrator.spec.normalize import NormalizeError, parse_ports
 
 KeyPath = tuple[str, ...]
 """A key path with every service, network, ... name replaced by "*"."""
@@ -65,18 +66,13 @@ _UNIQUE_VALUES: set[KeyPath] = {
 
 
 def _port_key(entry: Any) -> Hashable:
-    if isinstance(entry, dict):
-        return (
-            entry.get("host_ip"),
-            str(entry.get("target")),
-            None if entry.get("published") is None else str(entry.get("published")),
-            entry.get("protocol", "tcp"),
-        )
-    text, _, protocol = str(entry).partition("/")
-    parts = text.rsplit(":", 2)
-    host_ip = parts[0].strip("[]") if len(parts) == 3 else None
-    published = parts[-2] if len(parts) >= 2 else None
-    return (host_ip, parts[-1], published, protocol or "tcp")
+    """Host ip, target, published and protocol of each port the entry maps;
+    an entry that does not parse is its own key (validation reports it)."""
+    try:
+        ports = parse_ports([entry])
+    except NormalizeError:
+        return repr(entry)
+    return tuple((p.host_ip, p.target, p.published, p.protocol) for p in ports)
 
 
 def _volume_key(entry: Any) -> Hashable:

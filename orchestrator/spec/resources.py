@@ -9,7 +9,7 @@ from typing import Any
 
 from orchestrator.spec.model import Ipam, IpamPool, NetworkSpec, SecretSpec, VolumeSpec
 from orchestrator.spec.normalize import NormalizeError, parse_key_values
-from orchestrator.spec.normalize._values import at, check_keys, flag, mapping, text
+from orchestrator.spec.normalize.values import at, check_keys, flag, mapping, text
 
 _NETWORK_KEYS = (
     "name", "driver", "driver_opts", "attachable", "enable_ipv4", "enable_ipv6", "external",

@@ -42,7 +42,7 @@ from orchestrator.spec.normalize import (
     parse_ulimits,
     string_or_list,
 )
-from orchestrator.spec.normalize._values import at, check_keys, mapping, strings, text, to_int
+from orchestrator.spec.normalize.values import at, check_keys, mapping, strings, text, to_int
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,7 @@ None, dict, list) and returns frozen dataclasses whose collections are
 tuples; ordered maps are tuples of pairs. A bad value raises NormalizeError
 with a one-line message and the path of the bad part inside the value.
 
-Layering: `_errors` and `_values` (shared checks) at the bottom; `units`
+Layering: `_errors` and `values` (shared checks, also used by the loader) at the bottom; `units`
 (sizes, cpus) and `mappings` (key-value forms) on them; `ports`, `volumes`,
 `relations` (depends_on, networks, secrets, configs), `healthcheck` and
 `build` on those.

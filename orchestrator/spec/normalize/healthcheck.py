@@ -4,7 +4,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from orchestrator.spec.durations import parse_duration
-from orchestrator.spec.normalize import _values
+from orchestrator.spec.normalize import values as _values
 from orchestrator.spec.normalize._errors import NormalizeError
 
 _KEYS = frozenset(

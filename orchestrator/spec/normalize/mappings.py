@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Literal, overload
 
-from orchestrator.spec.normalize import _values
+from orchestrator.spec.normalize import values as _values
 from orchestrator.spec.normalize._errors import NormalizeError
 
 _FLOAT_PARTS = re.compile(r"(\d+)(?:\.(\d+))?(?:e([+-]?\d+))?")

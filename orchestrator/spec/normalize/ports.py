@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Literal
 
-from orchestrator.spec.normalize import _values
+from orchestrator.spec.normalize import values as _values
 from orchestrator.spec.normalize._errors import NormalizeError
 
 PortProtocol = Literal["tcp", "udp", "sctp"]

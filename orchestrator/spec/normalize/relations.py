@@ -5,7 +5,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Literal, TypeVar
 
-from orchestrator.spec.normalize import _values
+from orchestrator.spec.normalize import values as _values
 from orchestrator.spec.normalize._errors import NormalizeError
 from orchestrator.spec.normalize.mappings import parse_key_values, scalar_text
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from orchestrator.spec.normalize import _values
+from orchestrator.spec.normalize import values as _values
 from orchestrator.spec.normalize._errors import NormalizeError
 from orchestrator.spec.normalize.units import parse_size
 

@@ -10,7 +10,7 @@ import pytest
 from netplug.netns import NETNS_DIR
 from orchestrator.paths import ProjectPaths, StateRoots
 from orchestrator.plan import StackPlan, make_plan
-from orchestrator.spec import ProjectSpec, load_project
+from orchestrator.spec import LoadOptions, ProjectSpec, load_project
 from runtime.images import Image, ImageConfig
 
 SHOP = """
@@ -38,7 +38,7 @@ LOCALHOST = "127.0.0.1 localhost\n::1 localhost ip6-localhost ip6-loopback\n"
 def load(directory: Path, text: str, project: str) -> ProjectSpec:
     path = directory / "compose.yaml"
     path.write_text(textwrap.dedent(text).lstrip("\n"), encoding="utf-8")
-    return load_project([path], project_flag=project, shell={}, warn=lambda _: None)
+    return load_project([path], shell={}, options=LoadOptions(project_flag=project))
 
 
 def images_of(project: ProjectSpec) -> dict[str, Image]:

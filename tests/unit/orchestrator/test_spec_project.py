@@ -114,3 +114,11 @@ def test_project_name_from_an_unusable_directory_with_p(tmp_path: Path) -> None:
 @pytest.mark.parametrize("name", ["a", "0", "shop_2", "web-app", "a-b_c-9"])
 def test_valid_project_names(tmp_path: Path, name: str) -> None:
     assert project_name(name, {}, None, tmp_path / "compose.yaml") == name
+
+
+def test_compose_file_names_the_files_when_no_f_is_given(tmp_path: Path) -> None:
+    touch(tmp_path / "compose.yaml")
+    base, extra = touch(tmp_path / "a.yaml"), touch(tmp_path / "b.yaml")
+    environ = {"COMPOSE_FILE": "a.yaml:b.yaml"}
+    assert find_compose_files([], tmp_path, environ) == (base, extra)
+    assert find_compose_files(["compose.yaml"], tmp_path, environ) == (tmp_path / "compose.yaml",)

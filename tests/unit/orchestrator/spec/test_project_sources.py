@@ -382,3 +382,21 @@ def test_a_bad_watch_action_names_the_nested_key(tmp_path: Path) -> None:
         f"{tmp_path / 'compose.yaml'}:6:25: services.web.develop.watch[0].action: 'copy' is not "
         "one of rebuild, restart, sync, sync+restart, sync+exec"
     )
+
+
+def test_a_service_switched_off_by_profiles_gives_no_warning(tmp_path: Path) -> None:
+    files = {
+        "compose.yaml": """
+            services:
+              web: {image: a}
+              debug: {image: a, profiles: [debug], ports: ['9229:9229']}
+        """
+    }
+    warnings: list[str] = []
+    load_files(tmp_path, files, warnings=warnings)
+    assert warnings == []
+    load_files(tmp_path, files, warnings=warnings, profiles=("debug",))
+    assert warnings == [
+        f"{tmp_path / 'compose.yaml'}:3:40: services.debug.ports: "
+        "Corral does not run this key yet; it is ignored"
+    ]
