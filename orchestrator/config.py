@@ -2,11 +2,12 @@
 
 import argparse
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from orchestrator.errors import CorralError
-from orchestrator.spec import ProjectSpec
-from orchestrator.spec.render import project_data, service_hash
+
+if TYPE_CHECKING:  # the parser is built for every command; the spec is loaded only for `config`
+    from orchestrator.spec import ProjectSpec
 
 
 def add_parser(commands: "argparse._SubParsersAction[Any]") -> None:
@@ -30,7 +31,7 @@ def add_parser(commands: "argparse._SubParsersAction[Any]") -> None:
     config.add_argument("-q", "--quiet", action="store_true", help="only validate")
 
 
-def _lines(args: argparse.Namespace, project: ProjectSpec) -> list[str] | None:
+def _lines(args: argparse.Namespace, project: "ProjectSpec") -> list[str] | None:
     """The one-per-line listings; None when the whole model is asked for."""
     if args.services:
         return [s.name for s in project.services]
@@ -43,6 +44,8 @@ def _lines(args: argparse.Namespace, project: ProjectSpec) -> list[str] | None:
     if args.images:
         return [s.image or f"{project.name}-{s.name}" for s in project.services]
     if args.hash:
+        from orchestrator.spec.render import service_hash
+
         names = [s.name for s in project.services] if args.hash == "*" else args.hash.split(",")
         known = {s.name for s in project.services}
         unknown = [name for name in names if name not in known]
@@ -52,7 +55,7 @@ def _lines(args: argparse.Namespace, project: ProjectSpec) -> list[str] | None:
     return None
 
 
-def run(args: argparse.Namespace, project: ProjectSpec) -> int:
+def run(args: argparse.Namespace, project: "ProjectSpec") -> int:
     if args.quiet:
         return 0
     lines = _lines(args, project)
@@ -60,6 +63,8 @@ def run(args: argparse.Namespace, project: ProjectSpec) -> int:
         for line in lines:
             print(line)
         return 0
+    from orchestrator.spec.render import project_data
+
     data = project_data(project)
     if args.format == "json":
         print(json.dumps(data, indent=2))

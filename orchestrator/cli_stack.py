@@ -1,0 +1,190 @@
+"""The stack commands: `up`, `down`, `ps`, `exec` and `config`.
+
+They read the Compose files (or, for `down`, `ps` and `exec` with -p, only
+the project's name) and talk to the project's supervisor over its control
+socket. `cli` imports this module only for these commands, so the image
+commands never pay for the Compose loader.
+"""
+
+import argparse
+import json
+import os
+import select
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from orchestrator import config
+from orchestrator.control.client import is_alive, request
+from orchestrator.errors import CorralError, ImageMissing, NotRunning, Problem
+from orchestrator.paths import ProjectPaths, StateRoots
+from orchestrator.spec import LoadOptions, ProjectSpec, find_compose_files, load_project
+from orchestrator.spec.model import Location
+from orchestrator.spec.project import project_name
+
+if TYPE_CHECKING:
+    from runtime.images import Image
+
+DOWN_TIMEOUT = 120.0
+
+
+def _load(args: argparse.Namespace, *, interpolate: bool = True) -> ProjectSpec:
+    files = find_compose_files(args.file, Path.cwd(), os.environ)
+    options = LoadOptions(
+        project_flag=args.project_name,
+        profiles=args.profile,
+        services=args.services if args.command == "up" else (),
+        env_files=[path.resolve() for path in args.env_file],
+        project_dir=args.project_directory.resolve() if args.project_directory else None,
+        interpolate=interpolate,
+        strict=args.strict,
+    )
+    return load_project(files, shell=os.environ, warn=_warn, options=options)
+
+
+def _warn(text: str) -> None:
+    print(f"corral: warning: {text}", file=sys.stderr)
+
+
+def _project_paths(args: argparse.Namespace, roots: StateRoots) -> ProjectPaths:
+    """The project's paths; with -p, no Compose file is needed (as for `down -p`)."""
+    if args.project_name and not args.file:
+        try:
+            find_compose_files((), Path.cwd(), os.environ)
+        except CorralError:
+            return roots.project(project_name(args.project_name, {}, None, Path.cwd()))
+    return roots.project(_load(args).name)
+
+
+def _resolve_images(
+    project: ProjectSpec, services: Sequence[str], roots: StateRoots
+) -> "dict[str, Image]":
+    from runtime.errors import ImageError, ImageNotFound
+    from runtime.images import ImageStore
+
+    store = ImageStore(roots.images)
+    images: dict[str, Image] = {}
+    problems: list[Problem] = []
+    for service in project.services:
+        if services and service.name not in services:
+            continue
+        location = service.image_location or Location(project.files[0], 0)
+        key = f"services.{service.name}.image"
+        if service.image is None:
+            message = "Corral cannot build images yet; name an image"
+            problems.append(Problem(location.file, location.line, key, message, location.column))
+            continue
+        try:
+            images[service.name] = store.resolve(service.image)
+        except (ImageNotFound, ImageError) as exc:
+            message = f"{exc} (add it with `corral image import TARBALL {service.image}`)"
+            problems.append(Problem(location.file, location.line, key, message, location.column))
+    if problems:
+        raise ImageMissing("\n".join(str(p) for p in problems))
+    return images
+
+
+def _selected_services(project: ProjectSpec, services: Sequence[str]) -> list[str]:
+    known = {s.name for s in project.services}
+    unknown = [name for name in services if name not in known]
+    if unknown:
+        raise CorralError(f"no such service: {', '.join(unknown)}")
+    return sorted(project.with_dependencies(services))
+
+
+def _up(args: argparse.Namespace, roots: StateRoots) -> int:
+    project = _load(args)
+    services = _selected_services(project, args.services)
+    paths = roots.project(project.name)
+    if is_alive(paths.control_socket):
+        print(f"project {project.name} is already up; `corral down` stops it")
+        return 0
+    images = _resolve_images(project, services, roots)
+
+    from orchestrator import starter
+
+    if starter.remove_leftovers(paths):
+        _warn(f"removed what a previous supervisor of project {project.name} left behind")
+
+    if args.detach:
+        return starter.start_detached(project, images, services, paths)
+    return starter.run_foreground(project, images, services, paths)
+
+
+def _wait_for_exit(pid: int, timeout: float) -> bool:
+    try:
+        pidfd = os.pidfd_open(pid)
+    except ProcessLookupError:
+        return True
+    try:
+        readable, _, _ = select.select([pidfd], [], [], timeout)
+        return bool(readable)
+    finally:
+        os.close(pidfd)
+
+
+def _down(args: argparse.Namespace, roots: StateRoots) -> int:
+    paths = _project_paths(args, roots)
+    try:
+        pid = int(request(paths.control_socket, {"op": "down"})["pid"])
+    except NotRunning:
+        pid = 0
+    if pid and not _wait_for_exit(pid, DOWN_TIMEOUT):
+        raise CorralError(f"the supervisor (pid {pid}) did not stop within {DOWN_TIMEOUT:.0f} s")
+
+    from orchestrator import starter
+
+    if starter.remove_leftovers(paths):
+        print(f"removed what a stopped supervisor left of project {paths.project}")
+    elif pid:
+        print(f"project {paths.project} is down")
+    else:
+        print(f"project {paths.project} is not running")
+    return 0
+
+
+def _ps(args: argparse.Namespace, roots: StateRoots) -> int:
+    paths = _project_paths(args, roots)
+    try:
+        rows: list[dict[str, Any]] = request(paths.control_socket, {"op": "ps"})["containers"]
+    except NotRunning:
+        rows = []
+    if args.format == "json":
+        for row in rows:
+            print(json.dumps(row))
+        return 0
+    columns = ("Name", "Service", "State", "ExitCode", "RestartCount", "IPAddress")
+    table = [columns, *[tuple(str(row[c]) for c in columns) for row in rows]]
+    widths = [max(len(line[i]) for line in table) for i in range(len(columns))]
+    for line in table:
+        print("  ".join(cell.ljust(width) for cell, width in zip(line, widths, strict=True)))
+    return 0
+
+
+def _exec(args: argparse.Namespace, roots: StateRoots) -> int:
+    if not args.argv:
+        raise CorralError("exec needs a command to run")
+    paths = _project_paths(args, roots)
+    try:
+        reply = request(
+            paths.control_socket,
+            {"op": "exec", "service": args.service, "argv": args.argv},
+            fds=(0, 1, 2),
+        )
+    except NotRunning as exc:
+        raise CorralError(f"project {paths.project} is not running") from exc
+    return int(reply["exit_code"])
+
+
+def _config(args: argparse.Namespace, roots: StateRoots) -> int:
+    return config.run(args, _load(args, interpolate=not args.no_interpolate))
+
+
+COMMANDS = {
+    "up": _up,
+    "down": _down,
+    "ps": _ps,
+    "exec": _exec,
+    "config": _config,
+}
