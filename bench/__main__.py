@@ -9,6 +9,8 @@
 (d), (e): the Compose loader, see bench/spec.py; the pull: bench/pull.py.
 
 Run by `make bench` inside a private network namespace; prints figures only.
+`python -m bench up cold rss` runs only the parts named (up, cold, rss, pull,
+spec); no argument runs them all.
 """
 
 import os
@@ -157,19 +159,32 @@ def bench_memory(bench: Bench) -> None:
         bench.run("-p", "benchrss", "down")
 
 
-def main() -> None:
+PARTS = ("up", "cold", "rss", "pull", "spec")
+
+
+def main(argv: list[str]) -> None:
+    unknown = [part for part in argv if part not in PARTS]
+    if unknown:
+        sys.exit(f"usage: python -m bench [{' '.join(PARTS)}]...; unknown: {' '.join(unknown)}")
+    parts = argv or PARTS
     root = Path(tempfile.mkdtemp(prefix="crbench-", dir="/tmp"))
     try:
         bench = Bench(root)
-        bench.import_image()
-        bench_up(bench)
-        bench_cold_start(bench)
-        bench_memory(bench)
-        bench_pull(root)
-        bench_spec()
+        if {"up", "cold", "rss"} & set(parts):
+            bench.import_image()
+        if "up" in parts:
+            bench_up(bench)
+        if "cold" in parts:
+            bench_cold_start(bench)
+        if "rss" in parts:
+            bench_memory(bench)
+        if "pull" in parts:
+            bench_pull(root)
+        if "spec" in parts:
+            bench_spec()
     finally:
         shutil.rmtree(root, ignore_errors=True)
 
 
 if __name__ == "__main__":
-    main()
+    main(sys.argv[1:])
