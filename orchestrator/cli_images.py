@@ -2,14 +2,13 @@
 
 `add_parsers` registers the commands on the top-level subparsers; `COMMANDS`
 maps each command name to the function that runs it, so `cli` only routes.
-The registry client (httpx, trio) is imported only by the commands that talk
-to a registry.
+The registry client is imported only by the commands that talk to a registry.
 """
 
 import argparse
-import getpass
 import json
 import sys
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import asdict
@@ -21,7 +20,7 @@ from orchestrator.paths import StateRoots
 
 if TYPE_CHECKING:
     from runtime.images import ImageStore
-    from runtime.images.pull import LayerProgress
+    from runtime.images.progress import LayerProgress
 
 _REDRAW_INTERVAL = 0.1
 
@@ -97,12 +96,10 @@ def _list(args: argparse.Namespace, roots: StateRoots) -> int:
 
 
 def _pull(args: argparse.Namespace, roots: StateRoots) -> int:
-    import trio
-
     from runtime.images.pull import pull
 
     display = ProgressDisplay(sys.stdout)
-    image = trio.run(lambda: pull(_store(roots), args.reference, progress=display))
+    image = pull(_store(roots), args.reference, progress=display)
     display.finish()
     print(f"{image.reference} {image.digest}")
     return 0
@@ -168,7 +165,7 @@ def _save(args: argparse.Namespace, roots: StateRoots) -> int:
 
 
 def _login(args: argparse.Namespace, roots: StateRoots) -> int:
-    import trio
+    import getpass
 
     from runtime.images.credentials import Credentials, config_path, store_credentials
     from runtime.images.registry import check_credentials
@@ -179,7 +176,7 @@ def _login(args: argparse.Namespace, roots: StateRoots) -> int:
     else:
         password = getpass.getpass("Password: ")
     credentials = Credentials(username, password)
-    trio.run(check_credentials, args.server, credentials)
+    check_credentials(args.server, credentials)
     store_credentials(args.server, credentials, config_path())
     print(f"logged in to {args.server}")
     return 0
@@ -196,7 +193,11 @@ def _logout(args: argparse.Namespace, roots: StateRoots) -> int:
 
 
 class ProgressDisplay:
-    """Per-layer pull progress: redrawn in place on a terminal, plain lines otherwise."""
+    """Per-layer pull progress: redrawn in place on a terminal, plain lines otherwise.
+
+    Pulls report from their worker threads, several pulls at once: every
+    event is taken under a lock, so lines are neither lost nor interleaved.
+    """
 
     def __init__(self, stream: TextIO) -> None:
         self._stream = stream
@@ -204,9 +205,14 @@ class ProgressDisplay:
         self._lines: dict[str, str] = {}
         self._drawn = 0
         self._last_draw = 0.0
+        self._lock = threading.Lock()
 
     def __call__(self, event: "LayerProgress") -> None:
-        from runtime.images.pull import LayerStatus
+        with self._lock:
+            self._show(event)
+
+    def _show(self, event: "LayerProgress") -> None:
+        from runtime.images.progress import LayerStatus
 
         short = event.digest.removeprefix("sha256:")[:12]
         line = f"{short}: {event.status.value}"
@@ -232,8 +238,9 @@ class ProgressDisplay:
         self._last_draw = now
 
     def finish(self) -> None:
-        if self._terminal and self._lines:
-            self._draw(time.monotonic())
+        with self._lock:
+            if self._terminal and self._lines:
+                self._draw(time.monotonic())
 
 
 _IMAGE_COMMANDS: dict[str, Callable[[argparse.Namespace, StateRoots], int]] = {

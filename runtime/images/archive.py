@@ -15,22 +15,19 @@ headers are restored.
 """
 
 import errno
-import gzip
 import hashlib
 import os
 import shutil
 import stat
 import tarfile
-import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import BinaryIO
+from typing import IO, BinaryIO, cast
 
 from runtime.errors import ImageError
-from runtime.images.compression import uncompressed
+from runtime.images.compression import CHUNK, Reader, uncompressed
 
-_CHUNK = 1 << 20
 _WHITEOUT_PREFIX = ".wh."
 _OPAQUE = ".wh..wh..opq"
 _OPAQUE_XATTR = "trusted.overlay.opaque"
@@ -44,17 +41,13 @@ def copy_uncompressed(tarball: Path, out: BinaryIO) -> str:
     """Copy `tarball` to `out`, decompressing gzip or zstd data.
 
     Returns the hex sha256 of the bytes written, that is of the uncompressed tar.
-    Raises OSError if a file cannot be read or written, ImageError for bad gzip data.
+    Raises OSError if a file cannot be read or written, ImageError for corrupt data.
     """
     digest = hashlib.sha256()
-    with tarball.open("rb") as raw:
-        try:
-            with uncompressed(raw) as source:
-                while chunk := source.read(_CHUNK):
-                    digest.update(chunk)
-                    out.write(chunk)
-        except (gzip.BadGzipFile, EOFError, zlib.error) as exc:
-            raise ImageError(f"corrupt gzip data: {exc}") from exc
+    with tarball.open("rb") as raw, uncompressed(raw) as source:
+        while chunk := source.read(CHUNK):
+            digest.update(chunk)
+            out.write(chunk)
     return digest.hexdigest()
 
 
@@ -70,7 +63,7 @@ def newest_mtime(layer: Path) -> int:
         raise ImageError(f"invalid tar archive: {exc}") from exc
 
 
-def unpack_layer(layer: BinaryIO, dest: Path) -> None:
+def unpack_layer(layer: Reader, dest: Path) -> None:
     """Extract the uncompressed layer tar read from `layer` into the directory `dest`.
 
     Modes, numeric ownership (when running as root), mtimes, xattrs,
@@ -79,12 +72,59 @@ def unpack_layer(layer: BinaryIO, dest: Path) -> None:
     """
     root_fd = os.open(dest, _DIRECTORY_FLAGS)
     try:
-        with tarfile.open(fileobj=layer, mode="r|") as tar:
+        with tarfile.open(fileobj=cast(IO[bytes], _OnePass(layer)), mode="r:") as tar:
             _Unpacker(tar, root_fd).run()
     except tarfile.TarError as exc:
         raise ImageError(f"invalid tar archive: {exc}") from exc
     finally:
         os.close(root_fd)
+
+
+class _OnePass:
+    """A file over `reader` that tarfile can read in one pass, as an archive is
+    unpacked: it seeks forward by reading and skipping, never back.
+
+    tarfile's own stream mode ("r|") reads its source 10 KiB at a time and
+    copies its whole buffer on every header read; this one reads a megabyte
+    at a time and answers small reads (headers) from what it holds.
+    """
+
+    def __init__(self, reader: Reader) -> None:
+        self._reader = reader
+        self._held = b""
+        self._at = 0  # in _held
+        self._position = 0
+
+    def tell(self) -> int:
+        return self._position
+
+    def seek(self, offset: int, whence: int = os.SEEK_SET) -> int:
+        if whence != os.SEEK_SET or offset < self._position:
+            raise OSError("a layer is read in one pass: it cannot seek back")
+        while self._position < offset and self.read(min(offset - self._position, CHUNK)):
+            pass
+        return self._position
+
+    def read(self, size: int = -1) -> bytes:
+        if size < 0:
+            parts = [self.read(CHUNK)]
+            while parts[-1]:
+                parts.append(self.read(CHUNK))
+            return b"".join(parts)
+        parts = []
+        want = size
+        while want > 0:
+            if self._at == len(self._held):
+                self._held, self._at = self._reader.read(max(want, CHUNK)), 0
+                if not self._held:
+                    break
+            part = self._held[self._at : self._at + want]
+            self._at += len(part)
+            want -= len(part)
+            parts.append(part)
+        data = b"".join(parts)
+        self._position += len(data)
+        return data
 
 
 class _Unpacker:
@@ -156,7 +196,7 @@ class _Unpacker:
             source = self._tar.extractfile(member)
             assert source is not None  # regular members always have data
             with source, os.fdopen(os.open(name, _FILE_FLAGS, 0o600, dir_fd=parent), "wb") as out:
-                shutil.copyfileobj(source, out, _CHUNK)
+                shutil.copyfileobj(source, out, CHUNK)
         elif member.issym():
             os.symlink(member.linkname, name, dir_fd=parent)
         elif member.ischr() or member.isblk():

@@ -6,11 +6,9 @@ Docker Hub's entry is keyed `https://index.docker.io/v1/`, as Docker does.
 `DOCKER_CONFIG` moves the directory, as it does for Docker.
 """
 
-import base64
 import binascii
 import json
 import os
-import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -56,8 +54,7 @@ def store_credentials(registry: str, credentials: Credentials, path: Path) -> No
     auths = config.setdefault("auths", {})
     if not isinstance(auths, dict):
         raise ImageError(f"{path}: 'auths' is not an object")
-    token = f"{credentials.username}:{credentials.password}".encode()
-    auths[_key(registry)] = {"auth": base64.b64encode(token).decode()}
+    auths[_key(registry)] = {"auth": encode_auth(credentials)}
     _write(path, config)
 
 
@@ -76,6 +73,15 @@ def remove_credentials(registry: str, path: Path) -> bool:
     return bool(keys)
 
 
+def encode_auth(credentials: Credentials) -> str:
+    """base64 of "user:password", as config.json and HTTP Basic authentication have it.
+
+    (binascii, not base64: the module costs a warm pull a millisecond.)
+    """
+    token = f"{credentials.username}:{credentials.password}".encode()
+    return binascii.b2a_base64(token, newline=False).decode()
+
+
 def _key(registry: str) -> str:
     return _DOCKER_HUB_KEY if registry == DOCKER_HUB else registry
 
@@ -88,7 +94,8 @@ def _key_host(key: str) -> str:
 
 def _decode(encoded: str, path: Path, key: str) -> Credentials:
     try:
-        username, colon, password = base64.b64decode(encoded, validate=True).decode().partition(":")
+        decoded = binascii.a2b_base64(encoded, strict_mode=True)
+        username, colon, password = decoded.decode().partition(":")
     except (binascii.Error, UnicodeDecodeError) as exc:
         raise ImageError(f"{path}: the auth of {key!r} is not base64 of user:password") from exc
     if not colon:
@@ -109,6 +116,8 @@ def _read(path: Path) -> dict[str, Any]:
 
 
 def _write(path: Path, config: dict[str, Any]) -> None:
+    import tempfile
+
     path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     fd, name = tempfile.mkstemp(dir=path.parent, prefix=".config-")
     try:

@@ -1,306 +1,221 @@
-"""Pulling an image from a registry into the store.
+"""Pulling an image from a registry into the store, and pull policies.
 
-The manifest (resolved to this host's platform when it is an index) is
-checked against the digest asked for or listed; layers download
-concurrently, each into `blobs/sha256/.partial-<hex>` under an flock, so a
-second pull of the same blob waits and then finds it stored, and an
-interrupted download resumes where it stopped. A blob is moved into place
-only once its digest matches; a layer is unpacked (in a worker thread) from
-the stored blob, its diff id checked on the way. The config and manifest are
-stored, and the reference set, only once every layer is in place: a failed
-pull leaves no image and no corrupt content.
+A pull first asks the registry, with one HEAD request, which manifest (or
+image index) the reference names now. If the store holds it and every layer
+it needs, the pull only tags it: a warm pull costs one request, and a pull by
+digest of an image the store holds costs none. Otherwise the manifest
+(resolved to this host's platform when it is an index) is fetched and
+checked against its digest, and the layers download in worker threads, each
+streamed through its digest check, decompression and unpacking at once
+(see `fetch`). The config, manifest and index are stored, and the reference
+set, only once every layer is in place: a failed pull leaves no image and
+no corrupt content.
+
+Everything here blocks; the orchestrator calls it before its event loop
+starts, or from a worker thread.
 """
 
 import hashlib
 import os
+import threading
+import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
-from enum import Enum
-from pathlib import Path
-from typing import TYPE_CHECKING
 
-import trio
-
-from runtime.errors import BlobCorrupt, ContainerRuntimeError, ImageError, ImageNotFound
+from runtime.errors import BlobCorrupt, ImageError, ImageNotFound
 from runtime.images.credentials import config_path, find_credentials
 from runtime.images.media import (
     INDEX_TYPES,
     Descriptor,
+    Manifest,
     load_json,
     media_type_of,
     parse_manifest,
     select_platform,
 )
-from runtime.images.reference import parse_reference
-from runtime.images.store import PARTIAL_PREFIX, Image, ImageStore, diff_ids
+from runtime.images.progress import LayerProgress, LayerStatus, Progress, ignore
+from runtime.images.reference import Reference, parse_reference
+from runtime.images.registry import RegistryClient, RetryPolicy, open_registry
+from runtime.images.store import Image, ImageStore, diff_ids
 
-if TYPE_CHECKING:  # httpx is imported only once a pull starts
-    import httpx
+__all__ = ["LayerProgress", "LayerStatus", "Progress", "ensure_image", "pull"]
 
-    from runtime.images.registry import RegistryClient, RetryPolicy
-
-MAX_CONCURRENT_DOWNLOADS = 3
-
-
-class LayerStatus(Enum):
-    WAITING = "waiting"
-    DOWNLOADING = "downloading"
-    EXTRACTING = "extracting"
-    DONE = "pull complete"
-    PRESENT = "already exists"
+MAX_CONCURRENT_DOWNLOADS = 4
 
 
-@dataclass(frozen=True)
-class LayerProgress:
-    digest: str  # of the layer blob
-    size: int
-    done: int  # bytes downloaded so far
-    status: LayerStatus
-
-
-Progress = Callable[[LayerProgress], None]
-
-
-class PullPolicy(Enum):
-    """Compose's pull_policy values that need no build."""
-
-    ALWAYS = "always"
-    MISSING = "missing"
-    NEVER = "never"
-
-
-async def ensure_image(
+def ensure_image(
     store: ImageStore,
     reference: str,
-    policy: PullPolicy,
+    policy: str,
     *,
     progress: Progress | None = None,
     environ: Mapping[str, str] = os.environ,
+    clock: Callable[[], float] = time.time,
 ) -> Image:
-    """The image `reference`, pulled first when `policy` says so.
+    """The image `reference`, pulled first when the Compose `pull_policy` says so.
 
-    MISSING pulls only an image the store lacks; NEVER raises ImageNotFound for one.
+    `missing` pulls only an image the store lacks, `never` raises ImageNotFound
+    for one; `daily`, `weekly` and `every_<duration>` pull when the registry
+    last confirmed the reference longer ago than that; `always` pulls. A
+    policy that is not one of these is a ValueError.
     """
-    if policy is not PullPolicy.ALWAYS:
-        try:
-            return store.resolve(reference)
-        except ImageNotFound:
-            if policy is PullPolicy.NEVER:
-                raise
-    return await pull(store, reference, progress=progress, environ=environ)
+    from runtime.images.policy import parse_pull_policy
+
+    rule = parse_pull_policy(policy)
+    try:
+        image = store.resolve(reference)
+    except (ImageNotFound, ImageError):  # absent, or a part of it is missing
+        if not rule.pull_absent:
+            raise
+    else:
+        if rule.refresh is None:
+            return image
+        checked = store.checked(reference)
+        if checked is not None and clock() - checked < rule.refresh:
+            return image
+    return pull(store, reference, progress=progress, environ=environ)
 
 
-async def pull(
+def pull(
     store: ImageStore,
     reference: str,
     *,
     progress: Progress | None = None,
     environ: Mapping[str, str] = os.environ,
-    transport: "httpx.AsyncBaseTransport | None" = None,
-    retry: "RetryPolicy | None" = None,
+    retry: RetryPolicy | None = None,
 ) -> Image:
     """Pull `reference` into `store` and return it.
 
     Raises ImageError for bad references or content (BlobCorrupt for a digest
     mismatch), RegistryError (AuthenticationError, ManifestUnknown) for what
-    the registry refuses. `transport` and `retry` are the registry client's
-    (an httpx transport, a RetryPolicy), for tests.
+    the registry refuses. `retry` is the registry client's, for tests.
     """
-    from runtime.images.registry import open_registry
-
     ref = parse_reference(reference)
-    shown = str(ref)
+    if ref.digest is not None:
+        image = _Stored(store, str(ref)).image(ref.digest, checked=None)
+        if image is not None:
+            return image
     credentials = find_credentials(ref.registry, config_path(environ))
-    async with open_registry(
-        ref.api_host,
-        credentials,
-        environ=environ,
-        transport=transport,
-        retry=retry,
-    ) as registry:
-        data, content_type = await registry.manifest(ref.repository, ref.manifest_reference, shown)
-        digest = _verified(data, ref.digest, registry.host)
-        document = load_json(data, f"manifest of {shown}")
-        media_type = media_type_of(document, content_type)
-        if media_type in INDEX_TYPES:
-            chosen = select_platform(document, f"image index of {shown}")
-            data, content_type = await registry.manifest(ref.repository, chosen.digest, shown)
-            digest = _verified(data, chosen.digest, registry.host)
-            document = load_json(data, f"manifest {digest} of {shown}")
-            media_type = media_type_of(document, content_type)
-        descriptor = Descriptor(media_type, digest, len(data))
-        if store.has_blob(digest):
-            try:
-                image = store.image(shown, digest)
-            except ImageError:
-                pass  # a layer is missing: pull what lacks
-            else:
-                store.tag(shown, descriptor)
-                return image
-        manifest = parse_manifest(document, f"manifest {digest} of {shown}")
-        with store.writing():
-            config_data = bytearray()
-            await registry.blob(ref.repository, manifest.config.digest, _MemorySink(config_data))
-            config_bytes = bytes(config_data)
-            _verified(config_bytes, manifest.config.digest, registry.host)
-            where = f"config of {shown}"
-            layer_ids = diff_ids(load_json(config_bytes, where), where)
-            if len(layer_ids) != len(manifest.layers):
-                raise ImageError(
-                    f"{where} lists {len(layer_ids)} layers, its manifest {digest}"
-                    f" {len(manifest.layers)}"
-                )
-            limiter = trio.CapacityLimiter(MAX_CONCURRENT_DOWNLOADS)
-            layers = _Layers(store, registry, ref.repository, progress or _ignore, limiter)
-            try:
-                async with trio.open_nursery() as nursery:
-                    for layer, diff_id in zip(manifest.layers, layer_ids, strict=True):
-                        nursery.start_soon(layers.fetch, layer, diff_id)
-            except BaseExceptionGroup as group:
-                raise _first_error(group) from group
-            store.put_verified(config_bytes, manifest.config.digest, where)
-            store.put_verified(data, digest, f"registry {registry.host}")
-            store.tag(shown, descriptor)
-    return store.image(shown, digest)
+    with open_registry(ref.api_host, credentials, environ=environ, retry=retry) as registry:
+        return _Pull(store, registry, ref, progress or ignore).run()
 
 
-def _verified(data: bytes, expected: str | None, host: str) -> str:
-    digest = f"sha256:{hashlib.sha256(data).hexdigest()}"
-    if expected is not None and digest != expected:
-        raise BlobCorrupt(expected, f"registry {host}")
-    return digest
+class _Stored:
+    """What the store already holds for one reference."""
+
+    def __init__(self, store: ImageStore, shown: str) -> None:
+        self._store = store
+        self._shown = shown
+
+    def image(self, digest: str, *, checked: float | None) -> Image | None:
+        """The image of manifest or index `digest`, tagged, if the store holds all of it."""
+        store = self._store
+        if not store.has_blob(digest):
+            return None
+        try:
+            document = load_json(store.read_blob(digest), f"blob {digest}")
+            index = None
+            if media_type_of(document) in INDEX_TYPES:
+                index = digest
+                digest = select_platform(document, f"image index {digest}").digest
+                if not store.has_blob(digest):
+                    return None
+            image = store.image(self._shown, digest)
+        except ImageError:
+            return None  # a part is missing: pull it
+        store.tag(self._shown, store.descriptor(digest), index=index, checked=checked)
+        return image
 
 
-def _first_error(group: BaseExceptionGroup[BaseException]) -> BaseException:
-    """The first of the runtime's errors in `group` (the one the user should see), or `group`."""
-    matched: BaseException | None = group.split(ContainerRuntimeError)[0]
-    while isinstance(matched, BaseExceptionGroup):
-        matched = matched.exceptions[0]
-    return matched or group
-
-
-def _ignore(event: LayerProgress) -> None:
-    pass
-
-
-class _MemorySink:
-    def __init__(self, buffer: bytearray) -> None:
-        self._buffer = buffer
-        self.offset = 0
-
-    def write(self, chunk: bytes) -> None:
-        self._buffer += chunk
-        self.offset += len(chunk)
-
-    def restart(self) -> None:
-        self._buffer.clear()
-        self.offset = 0
-
-
-class _PartialBlob:
-    """A download's partial file: appends, hashes, and reports progress."""
-
-    def __init__(self, fd: int, layer: Descriptor, progress: Progress) -> None:
-        self._fd = fd
-        self._layer = layer
-        self._progress = progress
-        self._digest = hashlib.sha256()
-        self.offset = 0
-
-    def load(self) -> None:
-        """Hash what an earlier, interrupted download left, to resume after it."""
-        os.lseek(self._fd, 0, os.SEEK_SET)
-        while chunk := os.read(self._fd, 1 << 20):
-            self._digest.update(chunk)
-            self.offset += len(chunk)
-        if self.offset > self._layer.size:
-            self.restart()
-
-    def write(self, chunk: bytes) -> None:
-        view = memoryview(chunk)
-        while view:
-            view = view[os.write(self._fd, view) :]
-        self._digest.update(chunk)
-        self.offset += len(chunk)
-        self._progress(
-            LayerProgress(
-                self._layer.digest, self._layer.size, self.offset, LayerStatus.DOWNLOADING
-            )
-        )
-
-    def restart(self) -> None:
-        os.ftruncate(self._fd, 0)
-        os.lseek(self._fd, 0, os.SEEK_SET)
-        self._digest = hashlib.sha256()
-        self.offset = 0
-
-    def digest(self) -> str:
-        return f"sha256:{self._digest.hexdigest()}"
-
-
-class _Layers:
+class _Pull:
     def __init__(
-        self,
-        store: ImageStore,
-        registry: "RegistryClient",
-        repository: str,
-        progress: Progress,
-        limiter: trio.CapacityLimiter,
+        self, store: ImageStore, registry: RegistryClient, ref: Reference, progress: Progress
     ) -> None:
         self._store = store
         self._registry = registry
-        self._repository = repository
+        self._ref = ref
+        self._shown = str(ref)
         self._progress = progress
-        self._limiter = limiter
+        self._stored = _Stored(store, self._shown)
+
+    def run(self) -> Image:
+        ref, registry, shown = self._ref, self._registry, self._shown
+        digest = ref.digest or registry.manifest_digest(
+            ref.repository, ref.manifest_reference, shown
+        )
+        began = time.time()
+        if digest is not None and (image := self._stored.image(digest, checked=began)):
+            return image
+        data, content_type = registry.manifest(
+            ref.repository, digest or ref.manifest_reference, shown
+        )
+        digest = self._verified(data, digest)
+        document = load_json(data, f"manifest of {shown}")
+        index: tuple[bytes, str] | None = None
+        if media_type_of(document, content_type) in INDEX_TYPES:
+            index = data, digest
+            chosen = select_platform(document, f"image index of {shown}")
+            data, content_type = registry.manifest(ref.repository, chosen.digest, shown)
+            digest = self._verified(data, chosen.digest)
+            document = load_json(data, f"manifest {digest} of {shown}")
+        descriptor = Descriptor(media_type_of(document, content_type), digest, len(data))
+        manifest = parse_manifest(document, f"manifest {digest} of {shown}")
+        with self._store.writing():
+            config = self._config(manifest, digest)
+            self._layers(manifest, diff_ids(load_json(config, "config"), "config"))
+            self._store.put_verified(config, manifest.config.digest, f"config of {shown}")
+            self._store.put_verified(data, digest, f"registry {registry.host}")
+            index_digest = None
+            if index is not None:
+                index_digest = index[1]
+                self._store.put_verified(*index, f"registry {registry.host}")
+            self._store.tag(shown, descriptor, index=index_digest, checked=began)
+        return self._store.image(shown, digest)
+
+    def _config(self, manifest: Manifest, digest: str) -> bytes:
+        """The config blob, checked, after its diff ids match the manifest's layers."""
+        where = f"config of {self._shown}"
+        data = self._registry.small_blob(self._ref.repository, manifest.config)
+        self._verified(data, manifest.config.digest)
+        layer_ids = diff_ids(load_json(data, where), where)
+        if len(layer_ids) != len(manifest.layers):
+            raise ImageError(
+                f"{where} lists {len(layer_ids)} layers, its manifest {digest}"
+                f" {len(manifest.layers)}"
+            )
+        return data
+
+    def _layers(self, manifest: Manifest, layer_ids: list[str]) -> None:
+        """Fetch the layers the store lacks, at most MAX_CONCURRENT_DOWNLOADS at once."""
+        from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
+
+        from runtime.images.fetch import Cancelled, LayerFetcher
+
+        missing = []
+        for layer, diff_id in zip(manifest.layers, layer_ids, strict=True):
+            if self._store.layer_path(diff_id).is_dir():
+                self._report(layer, LayerStatus.PRESENT, layer.size)
+            else:
+                self._report(layer, LayerStatus.WAITING)
+                missing.append((layer, diff_id))
+        cancel = threading.Event()
+        fetcher = LayerFetcher(
+            self._store, self._registry, self._ref.repository, self._progress, cancel
+        )
+        with ThreadPoolExecutor(MAX_CONCURRENT_DOWNLOADS, "corral-pull") as pool:
+            futures = [pool.submit(fetcher.fetch, *job) for job in missing]
+            try:
+                wait(futures, return_when=FIRST_EXCEPTION)
+            finally:
+                cancel.set()  # after a failure or an interrupt; harmless after success
+        errors = [error for future in futures if (error := future.exception()) is not None]
+        if errors:  # the first that is not merely the others' cancellation
+            raise next((e for e in errors if not isinstance(e, Cancelled)), errors[0])
 
     def _report(self, layer: Descriptor, status: LayerStatus, done: int = 0) -> None:
         self._progress(LayerProgress(layer.digest, layer.size, done, status))
 
-    async def fetch(self, layer: Descriptor, diff_id: str) -> None:
-        if self._store.layer_path(diff_id).is_dir():
-            self._report(layer, LayerStatus.PRESENT, layer.size)
-            return
-        self._report(layer, LayerStatus.WAITING)
-        async with self._limiter:
-            if not self._store.has_blob(layer.digest):
-                await self._download(layer)
-            self._report(layer, LayerStatus.EXTRACTING, layer.size)
-            where = f"registry {self._registry.host}"
-            await trio.to_thread.run_sync(self._store.unpack, layer, diff_id, where)
-        self._report(layer, LayerStatus.DONE, layer.size)
-
-    async def _download(self, layer: Descriptor) -> None:
-        partial = self._store.blobs / f"{PARTIAL_PREFIX}{layer.hex}"
-        fd = os.open(partial, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
-        try:
-            # Another pull of the same blob holds the lock until it is stored.
-            await trio.to_thread.run_sync(_lock, fd)
-            if self._store.has_blob(layer.digest):
-                _unlink_if_same(partial, fd)
-                return
-            sink = _PartialBlob(fd, layer, self._progress)
-            sink.load()
-            self._report(layer, LayerStatus.DOWNLOADING, sink.offset)
-            await self._registry.blob(self._repository, layer.digest, sink)
-            if sink.offset != layer.size or sink.digest() != layer.digest:
-                partial.unlink(missing_ok=True)
-                raise BlobCorrupt(layer.digest, f"registry {self._registry.host}")
-            os.fsync(fd)
-            self._store.add_blob_file(partial, layer.digest)
-        finally:
-            os.close(fd)
-
-
-def _lock(fd: int) -> None:
-    import fcntl
-
-    fcntl.flock(fd, fcntl.LOCK_EX)
-
-
-def _unlink_if_same(path: Path, fd: int) -> None:
-    """Remove the partial file this process created after another stored the blob."""
-    try:
-        if os.stat(path).st_ino == os.fstat(fd).st_ino:
-            path.unlink()
-    except FileNotFoundError:
-        pass
+    def _verified(self, data: bytes, expected: str | None) -> str:
+        digest = f"sha256:{hashlib.sha256(data).hexdigest()}"
+        if expected is not None and digest != expected:
+            raise BlobCorrupt(expected, f"registry {self._registry.host}")
+        return digest

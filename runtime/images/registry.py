@@ -2,67 +2,76 @@
 
 Authentication follows the registry's `WWW-Authenticate` challenge: Bearer
 (a token from the realm, anonymously or with the user's credentials, one per
-repository) or Basic (the user's credentials on each request). TLS uses the
-system trust store (so `SSL_CERT_FILE` applies); plain HTTP is used only for
-registries on loopback or listed in CORRAL_INSECURE_REGISTRIES, and only when
-the registry does not speak TLS. Transient failures (connection errors,
-timeouts, 429, 5xx) are retried with a backoff; a blob download that breaks
-off resumes with an HTTP Range request from the byte it reached.
+repository) or Basic (the user's credentials on each request).
 
-httpx is imported by this module only, and this module only by the pull path.
+TLS uses the system trust store (so `SSL_CERT_FILE` applies). Plain HTTP is
+used only for registries on loopback or listed in CORRAL_INSECURE_REGISTRIES,
+and only when the registry does not speak TLS. A listed registry is tried
+with TLS first, and plain HTTP only if the TLS handshake fails. A loopback
+registry is tried the other way round, since no one can watch loopback
+traffic: a plain request that a TLS server refuses costs nothing, and a
+plain HTTP registry (the usual local one) is then reached without loading
+ssl and the trust store.
+
+Transient failures (connection errors, timeouts, 408, 429, 5xx) are retried
+with a backoff; a blob download that breaks off resumes with an HTTP Range
+request from the byte it reached.
 """
 
-import base64
 import ipaddress
 import os
 import re
-import ssl
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
-from contextlib import asynccontextmanager
+import threading
+import time
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import closing, contextmanager
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import TypeVar
 
-import httpx
-import trio
-
-from runtime.errors import AuthenticationError, ManifestUnknown, RegistryError
-from runtime.images.credentials import Credentials
-from runtime.images.media import DOCKER_LIST, DOCKER_MANIFEST, OCI_INDEX, OCI_MANIFEST
+from runtime.errors import AuthenticationError, BlobCorrupt, ManifestUnknown, RegistryError
+from runtime.images.credentials import Credentials, encode_auth
+from runtime.images.media import (
+    DIGEST,
+    DOCKER_LIST,
+    DOCKER_MANIFEST,
+    OCI_INDEX,
+    OCI_MANIFEST,
+    Descriptor,
+)
 from runtime.images.reference import DOCKER_HUB, DOCKER_HUB_API
+from runtime.images.transport import (
+    CertificateError,
+    ConnectError,
+    HandshakeError,
+    Response,
+    Transport,
+    TransportError,
+    split_url,
+)
 
 MANIFEST_ACCEPT = ", ".join((OCI_INDEX, DOCKER_LIST, OCI_MANIFEST, DOCKER_MANIFEST))
 INSECURE_VARIABLE = "CORRAL_INSECURE_REGISTRIES"
 _CHALLENGE_PARAM = re.compile(r'(\w+)="([^"]*)"')
 _CONTENT_RANGE = re.compile(r"bytes (\d+)-\d+/(?:\d+|\*)")
 _TRANSIENT_STATUS = frozenset({408, 429, 500, 502, 503, 504})
-
-
-class BlobSink(Protocol):
-    """Where a blob's bytes go: `offset` bytes are already there."""
-
-    offset: int
-
-    def write(self, chunk: bytes) -> None: ...
-
-    def restart(self) -> None:
-        """Throw away what was written: the server sends the blob from its start."""
+_REDIRECTS = frozenset({301, 302, 303, 307, 308})
+_MAX_REDIRECTS = 10
+_API = "docker-distribution-api-version"
+_T = TypeVar("_T")
 
 
 @dataclass
 class RetryPolicy:
     attempts: int = 5
     first_delay: float = 0.2
-    sleep: Callable[[float], Awaitable[None]] = field(default=trio.sleep)
+    sleep: Callable[[float], None] = field(default=time.sleep)
 
     def delay(self, attempt: int) -> float:
         return float(self.first_delay * 2**attempt)
 
 
-def is_insecure_allowed(host: str, environ: Mapping[str, str] = os.environ) -> bool:
-    """Plain HTTP is allowed for loopback registries and those the user lists."""
-    listed = {item.strip() for item in environ.get(INSECURE_VARIABLE, "").split(",")}
-    if host in listed:
-        return True
+def is_loopback(host: str) -> bool:
+    """Whether `host` ("name[:port]", "[v6]:port") is this machine's loopback."""
     name = host.rsplit(":", 1)[0] if not host.endswith("]") else host
     name = name.strip("[]")
     if name == "localhost":
@@ -73,199 +82,262 @@ def is_insecure_allowed(host: str, environ: Mapping[str, str] = os.environ) -> b
         return False
 
 
+def is_insecure_allowed(host: str, environ: Mapping[str, str] = os.environ) -> bool:
+    """Plain HTTP is allowed for loopback registries and those the user lists."""
+    listed = {item.strip() for item in environ.get(INSECURE_VARIABLE, "").split(",")}
+    return host in listed or is_loopback(host)
+
+
 class _Transient(Exception):
     """A failure worth another attempt."""
 
 
 class RegistryClient:
+    """One registry's API, for one pull. Requests may come from several threads once
+    the first one, which settles the scheme, has been answered."""
+
     def __init__(
         self,
-        client: httpx.AsyncClient,
+        transport: Transport,
         host: str,
         credentials: Credentials | None,
         *,
-        insecure_allowed: bool,
-        retry: RetryPolicy,
+        environ: Mapping[str, str] = os.environ,
+        retry: RetryPolicy | None = None,
     ) -> None:
-        self._client = client
+        self._transport = transport
         self.host = host
         self._credentials = credentials
-        self._insecure_allowed = insecure_allowed
-        self._retry = retry
-        self._scheme: str | None = None
+        self._retry = retry or RetryPolicy()
+        if is_loopback(host):
+            self._schemes = ["http", "https"]
+        elif is_insecure_allowed(host, environ):
+            self._schemes = ["https", "http"]
+        else:
+            self._schemes = ["https"]
         self._authorization: dict[str, str] = {}  # repository -> Authorization header
+        self._auth_lock = threading.Lock()
 
-    async def check_login(self) -> None:
+    def check_login(self) -> None:
         """Authenticate against the registry's API root; AuthenticationError if refused."""
-        async with self._send("GET", "/v2/", repository="", headers={}) as response:
-            self._raise_for_status(response, "", what="the API root")
 
-    async def manifest(self, repository: str, reference: str, shown: str) -> tuple[bytes, str]:
+        def attempt() -> None:
+            with closing(self._request("GET", "/v2/", "", {})) as response:
+                self.raise_for_status(response, "", what="the API root")
+
+        self._retrying(attempt)
+
+    def manifest_digest(self, repository: str, reference: str, shown: str) -> str | None:
+        """The digest of manifest (or index) `reference`, from a HEAD request; None if
+        the registry does not tell it that way (then GET the manifest)."""
+        path = f"/v2/{repository}/manifests/{reference}"
+
+        def attempt() -> str | None:
+            headers = {"Accept": MANIFEST_ACCEPT}
+            with closing(self._request("HEAD", path, repository, headers)) as response:
+                if response.status == 404:
+                    raise ManifestUnknown(shown)
+                if response.status in (400, 405, 501):
+                    return None  # HEAD not supported
+                self.raise_for_status(response, repository, what=f"image {shown!r}")
+                digest = response.header("docker-content-digest")
+                return digest if DIGEST.fullmatch(digest) else None
+
+        return self._retrying(attempt)
+
+    def manifest(self, repository: str, reference: str, shown: str) -> tuple[bytes, str]:
         """The manifest (or index) `reference` of `repository`: (bytes, Content-Type)."""
         path = f"/v2/{repository}/manifests/{reference}"
-        headers = {"Accept": MANIFEST_ACCEPT}
-        for attempt in range(self._retry.attempts):
-            try:
-                async with self._send("GET", path, repository, headers) as response:
-                    if response.status_code == 404:
-                        raise ManifestUnknown(shown)
-                    self._raise_for_status(response, repository, what=f"image {shown!r}")
-                    body = await response.aread()
-                    return body, response.headers.get("content-type", "")
-            except _Transient as exc:
-                await self._backoff(attempt, exc)
-        raise AssertionError("unreachable")  # pragma: no cover
 
-    async def blob(self, repository: str, digest: str, sink: BlobSink) -> None:
-        """Fetch blob `digest` into `sink`, resuming from `sink.offset`."""
-        path = f"/v2/{repository}/blobs/{digest}"
-        for attempt in range(self._retry.attempts):
-            headers = {"Range": f"bytes={sink.offset}-"} if sink.offset else {}
-            try:
-                async with self._send("GET", path, repository, headers) as response:
-                    if response.status_code == 416:
-                        return  # the sink holds the whole blob already
-                    if response.status_code == 404:
-                        raise RegistryError(
-                            f"registry {self.host} has no blob {digest} in {repository}"
-                        )
-                    self._raise_for_status(response, repository, what=f"blob {digest}")
-                    if not self._continues(response, sink.offset):
-                        sink.restart()
-                    try:
-                        async for chunk in response.aiter_raw():
-                            sink.write(chunk)
-                    except httpx.TransportError as exc:
-                        raise _Transient(str(exc) or type(exc).__name__) from exc
-                    return
-            except _Transient as exc:
-                await self._backoff(attempt, exc)
+        def attempt() -> tuple[bytes, str]:
+            headers = {"Accept": MANIFEST_ACCEPT}
+            with closing(self._request("GET", path, repository, headers)) as response:
+                if response.status == 404:
+                    raise ManifestUnknown(shown)
+                self.raise_for_status(response, repository, what=f"image {shown!r}")
+                try:
+                    return response.read(), response.header("content-type")
+                except TransportError as exc:
+                    raise _Transient(str(exc)) from exc
 
-    @staticmethod
-    def _continues(response: httpx.Response, offset: int) -> bool:
-        """Whether `response` carries the blob from `offset` on (a 206 from there)."""
-        if response.status_code != 206:
-            return offset == 0
-        match = _CONTENT_RANGE.match(response.headers.get("content-range", ""))
-        return match is not None and int(match[1]) == offset
+        return self._retrying(attempt)
 
-    async def _backoff(self, attempt: int, exc: _Transient) -> None:
+    def blob(self, repository: str, digest: str, offset: int = 0) -> "BlobStream":
+        """Blob `digest` of `repository` from byte `offset` on, to `read` in chunks."""
+        return BlobStream(self, repository, digest, offset)
+
+    def small_blob(self, repository: str, blob: Descriptor) -> bytes:
+        """The whole of a small blob (a config); BlobCorrupt if longer than `blob.size`."""
+        stream = self.blob(repository, blob.digest)
+        parts: list[bytes] = []
+        length = 0
+        while part := stream.read(blob.size + 1 - length):
+            parts.append(part)
+            length += len(part)
+            if length > blob.size:
+                stream.close()
+                raise BlobCorrupt(blob.digest, f"registry {self.host}")
+        return b"".join(parts)
+
+    def backoff(self, attempt: int, exc: Exception) -> None:
+        """Wait before attempt `attempt + 1` (counting from 0), or raise RegistryError
+        if that was the last."""
         if attempt + 1 >= self._retry.attempts:
             raise RegistryError(
                 f"registry {self.host} failed {self._retry.attempts} times: {exc}"
             ) from exc
-        await self._retry.sleep(self._retry.delay(attempt))
+        self._retry.sleep(self._retry.delay(attempt))
 
-    @asynccontextmanager
-    async def _send(
-        self, method: str, path: str, repository: str, headers: dict[str, str]
-    ) -> AsyncIterator[httpx.Response]:
-        """Send a request, answering one authentication challenge; yields the streamed response."""
-        response = await self._attempt(method, path, repository, headers)
-        try:
-            if response.status_code == 401:
-                await response.aclose()
-                await self._authenticate(response, repository)
-                response = await self._attempt(method, path, repository, headers)
-            if response.status_code in _TRANSIENT_STATUS:
-                raise _Transient(f"HTTP {response.status_code} for {path}")
-            yield response
-        finally:
-            await response.aclose()
+    def _retrying(self, attempt: Callable[[], _T]) -> _T:
+        for number in range(self._retry.attempts):
+            try:
+                return attempt()
+            except _Transient as exc:
+                self.backoff(number, exc)
+        raise AssertionError("unreachable")  # pragma: no cover
 
-    async def _attempt(
+    def _request(
         self, method: str, path: str, repository: str, headers: dict[str, str]
-    ) -> httpx.Response:
+    ) -> Response:
+        """Send a request, answering one authentication challenge. The caller closes
+        the response; _Transient for failures worth another attempt."""
+        response = self._attempt(method, path, repository, headers)
+        if response.status == 401:
+            challenge = response.header("www-authenticate")
+            response.close()
+            self._authenticate(challenge, repository)
+            response = self._attempt(method, path, repository, headers)
+        if response.status in _TRANSIENT_STATUS:
+            response.close()
+            raise _Transient(f"HTTP {response.status} for {path}")
+        return response
+
+    def _attempt(
+        self, method: str, path: str, repository: str, headers: dict[str, str]
+    ) -> Response:
         headers = dict(headers)
         authorization = self._authorization.get(repository)
         if authorization:
             headers["Authorization"] = authorization
-        url = f"{await self._base()}{path}"
-        try:
-            request = self._client.build_request(method, url, headers=headers)
-            return await self._client.send(request, stream=True, follow_redirects=True)
-        except httpx.TransportError as exc:
-            raise _Transient(_describe(exc)) from exc
-
-    async def _base(self) -> str:
-        if self._scheme is None:
-            self._scheme = await self._probe_scheme()
-        return f"{self._scheme}://{self.host}"
-
-    async def _probe_scheme(self) -> str:
-        """https, unless plain HTTP is allowed here and the registry does not speak TLS."""
-        if not self._insecure_allowed:
-            return "https"
-        try:
-            response = await self._client.get(f"https://{self.host}/v2/")
-        except httpx.TransportError as exc:
-            cause = _ssl_cause(exc)
-            if isinstance(cause, ssl.SSLCertVerificationError):
+        while True:
+            scheme = self._schemes[0]
+            try:
+                response = self._follow(method, f"{scheme}://{self.host}{path}", headers)
+            except CertificateError as exc:
                 raise RegistryError(
-                    f"registry {self.host}: its TLS certificate is not trusted: {cause.reason}"
+                    f"registry {self.host}: its TLS certificate is not trusted: {exc.reason}"
                 ) from exc
-            if cause is not None:
-                return "http"
-            raise RegistryError(f"cannot reach registry {self.host}: {_describe(exc)}") from exc
-        await response.aclose()
-        return "https"
+            except TransportError as exc:
+                if self._other_scheme_fits(scheme, exc):
+                    continue
+                raise _Transient(str(exc)) from exc
+            if len(self._schemes) > 1:
+                if scheme == "http" and response.status == 400 and _API not in response.headers:
+                    response.close()  # a TLS server's answer to a plain request
+                    self._schemes.pop(0)
+                    continue
+                del self._schemes[1:]
+            return response
 
-    async def _authenticate(self, response: httpx.Response, repository: str) -> None:
-        challenge = response.headers.get("www-authenticate", "")
+    def _other_scheme_fits(self, scheme: str, exc: TransportError) -> bool:
+        """Whether `exc` shows a server speaking the other scheme allowed here; if so,
+        switch to it."""
+        if len(self._schemes) < 2 or isinstance(exc, ConnectError):
+            return False
+        if scheme == "https" and not isinstance(exc, HandshakeError):
+            return False
+        self._schemes.pop(0)
+        return True
+
+    def _follow(self, method: str, url: str, headers: dict[str, str]) -> Response:
+        """Send, following redirects; credentials never follow one to another origin."""
+        for _ in range(_MAX_REDIRECTS):
+            response = self._transport.request(method, url, headers)
+            location = response.header("location")
+            if response.status not in _REDIRECTS or not location:
+                return response
+            response.close()
+            from urllib.parse import urljoin
+
+            target = urljoin(url, location)
+            try:
+                if split_url(target)[0] != split_url(url)[0]:
+                    headers = {k: v for k, v in headers.items() if k != "Authorization"}
+            except ValueError as exc:
+                raise RegistryError(
+                    f"registry {self.host} redirected to an unusable URL {location!r}"
+                ) from exc
+            url = target
+        raise RegistryError(f"registry {self.host} redirected more than {_MAX_REDIRECTS} times")
+
+    def _authenticate(self, challenge: str, repository: str) -> None:
         scheme, _, rest = challenge.partition(" ")
         params = dict(_CHALLENGE_PARAM.findall(rest))
-        if self._authorization.get(repository):
-            raise self._refused(repository)
-        if scheme.lower() == "basic":
-            if self._credentials is None:
-                raise self._needs_login()
-            self._authorization[repository] = _basic(self._credentials)
-        elif scheme.lower() == "bearer" and "realm" in params:
-            self._authorization[repository] = await self._token(params, repository)
-        else:
-            raise AuthenticationError(
-                f"registry {self.host} asks for authentication Corral does not support:"
-                f" {challenge or 'no WWW-Authenticate header'}"
-            )
+        with self._auth_lock:
+            if self._authorization.get(repository):
+                raise self._refused(repository)
+            if scheme.lower() == "basic":
+                if self._credentials is None:
+                    raise self._needs_login()
+                self._authorization[repository] = _basic(self._credentials)
+            elif scheme.lower() == "bearer" and "realm" in params:
+                self._authorization[repository] = self._token(params, repository)
+            else:
+                raise AuthenticationError(
+                    f"registry {self.host} asks for authentication Corral does not support:"
+                    f" {challenge or 'no WWW-Authenticate header'}"
+                )
 
-    async def _token(self, params: dict[str, str], repository: str) -> str:
+    def _token(self, params: dict[str, str], repository: str) -> str:
+        from urllib.parse import urlencode
+
         query = {"service": params.get("service", "")}
         scope = params.get("scope") or (f"repository:{repository}:pull" if repository else "")
         if scope:
             query["scope"] = scope
-        auth = None
+        headers = {}
         if self._credentials is not None:
-            auth = httpx.BasicAuth(self._credentials.username, self._credentials.password)
+            headers["Authorization"] = _basic(self._credentials)
             query["account"] = self._credentials.username
+        realm = params["realm"]
+        url = f"{realm}{'&' if '?' in realm else '?'}{urlencode(query)}"
         try:
-            response = await self._client.get(params["realm"], params=query, auth=auth)
-        except httpx.TransportError as exc:
+            with closing(self._follow("GET", url, headers)) as response:
+                status = response.status
+                body = response.read() if status == 200 else b""
+        except (TransportError, ValueError) as exc:
             raise RegistryError(
-                f"cannot reach the token service of registry {self.host}: {_describe(exc)}"
+                f"cannot reach the token service of registry {self.host}: {exc}"
             ) from exc
-        if response.status_code in (401, 403):
+        if status in (401, 403):
             raise self._refused(repository) if self._credentials else self._needs_login()
-        if response.status_code != 200:
-            raise RegistryError(
-                f"the token service of registry {self.host} answered HTTP {response.status_code}"
-            )
+        if status != 200:
+            raise RegistryError(f"the token service of registry {self.host} answered HTTP {status}")
+        return f"Bearer {self._token_in(body)}"
+
+    def _token_in(self, body: bytes) -> str:
+        import json
+
         try:
-            body = response.json()
+            document = json.loads(body)
         except ValueError as exc:
             raise RegistryError(f"registry {self.host} sent a token that is not JSON") from exc
-        token = body.get("token") or body.get("access_token") if isinstance(body, dict) else None
+        token = None
+        if isinstance(document, dict):
+            token = document.get("token") or document.get("access_token")
         if not isinstance(token, str) or not token:
             raise RegistryError(f"the token service of registry {self.host} sent no token")
-        return f"Bearer {token}"
+        return token
 
-    def _raise_for_status(self, response: httpx.Response, repository: str, *, what: str) -> None:
-        if response.status_code in (200, 206):
+    def raise_for_status(self, response: Response, repository: str, *, what: str) -> None:
+        """Raise the error that `response`'s status means, unless it is 200 or 206."""
+        if response.status in (200, 206):
             return
-        if response.status_code == 401:
+        if response.status == 401:
             raise self._refused(repository) if self._credentials else self._needs_login()
-        if response.status_code == 403:
+        if response.status == 403:
             raise AuthenticationError(f"registry {self.host} denied access to {what}")
-        raise RegistryError(f"registry {self.host} answered HTTP {response.status_code} for {what}")
+        raise RegistryError(f"registry {self.host} answered HTTP {response.status} for {what}")
 
     def _needs_login(self) -> AuthenticationError:
         return AuthenticationError(
@@ -285,52 +357,115 @@ class RegistryClient:
         )
 
 
-@asynccontextmanager
-async def open_registry(
+class BlobStream:
+    """A blob's bytes from `offset` on, as `read` returns them (b"" at the end).
+
+    A response that breaks off is followed by a Range request from the byte
+    reached; from a server that ignores the range, the bytes before it are
+    skipped. Every (re)connection counts against the retry policy's attempts.
+    """
+
+    def __init__(self, client: RegistryClient, repository: str, digest: str, offset: int) -> None:
+        self._client = client
+        self._repository = repository
+        self._digest = digest
+        self.offset = offset
+        self._response: Response | None = None
+        self._failures = 0
+        self._ended = False
+
+    def read(self, size: int) -> bytes:
+        while not self._ended:
+            try:
+                if self._response is None:
+                    self._response = self._open()
+                    continue
+                data = self._response.read(size)
+            except (_Transient, TransportError) as exc:
+                self._failed(exc)
+                continue
+            if not data:
+                self.close()
+            self.offset += len(data)
+            return data
+        return b""
+
+    def close(self) -> None:
+        self._ended = True
+        if self._response is not None:
+            self._response.close()
+            self._response = None
+
+    def _open(self) -> Response | None:
+        path = f"/v2/{self._repository}/blobs/{self._digest}"
+        headers = {"Range": f"bytes={self.offset}-"} if self.offset else {}
+        response = self._client._request("GET", path, self._repository, headers)
+        try:
+            if response.status == 416:
+                self._ended = True  # the offset is the blob's end
+                response.close()
+                return None
+            if response.status == 404:
+                raise RegistryError(
+                    f"registry {self._client.host} has no blob {self._digest} in {self._repository}"
+                )
+            self._client.raise_for_status(response, self._repository, what=f"blob {self._digest}")
+            self._skip(response, self._start(response))
+        except BaseException:
+            response.close()
+            raise
+        return response
+
+    def _start(self, response: Response) -> int:
+        """The offset in the blob of the first byte `response` carries."""
+        if response.status != 206:
+            return 0
+        match = _CONTENT_RANGE.match(response.header("content-range"))
+        start = int(match[1]) if match else -1
+        if not 0 <= start <= self.offset:
+            raise RegistryError(
+                f"registry {self._client.host} sent blob {self._digest} from byte {start},"
+                f" not {self.offset}"
+            )
+        return start
+
+    def _skip(self, response: Response, start: int) -> None:
+        left = self.offset - start
+        while left > 0:
+            data = response.read(min(left, 1 << 20))
+            if not data:
+                raise TransportError(f"{self._client.host}: the blob ended before byte {left}")
+            left -= len(data)
+
+    def _failed(self, exc: Exception) -> None:
+        if self._response is not None:
+            self._response.close()
+            self._response = None
+        self._failures += 1
+        self._client.backoff(self._failures - 1, exc)
+
+
+@contextmanager
+def open_registry(
     host: str,
     credentials: Credentials | None,
     *,
     environ: Mapping[str, str] = os.environ,
-    transport: httpx.AsyncBaseTransport | None = None,
     retry: RetryPolicy | None = None,
-) -> AsyncIterator[RegistryClient]:
+) -> Iterator[RegistryClient]:
     """A client of the registry at `host` ("host[:port]"), for the duration of the block."""
-    timeout = httpx.Timeout(30.0, connect=10.0)
-    async with httpx.AsyncClient(
-        verify=ssl.create_default_context(),
-        timeout=timeout,
-        transport=transport,
-        limits=httpx.Limits(max_connections=8),
-        headers={"User-Agent": "corral"},
-    ) as client:
-        yield RegistryClient(
-            client,
-            host,
-            credentials,
-            insecure_allowed=is_insecure_allowed(host, environ),
-            retry=retry or RetryPolicy(),
-        )
+    transport = Transport()
+    try:
+        yield RegistryClient(transport, host, credentials, environ=environ, retry=retry)
+    finally:
+        transport.close()
 
 
 def _basic(credentials: Credentials) -> str:
-    token = f"{credentials.username}:{credentials.password}".encode()
-    return f"Basic {base64.b64encode(token).decode()}"
+    return f"Basic {encode_auth(credentials)}"
 
 
-def _ssl_cause(exc: BaseException) -> ssl.SSLError | None:
-    seen: BaseException | None = exc
-    while seen is not None:
-        if isinstance(seen, ssl.SSLError):
-            return seen
-        seen = seen.__cause__ or seen.__context__
-    return None
-
-
-def _describe(exc: httpx.TransportError) -> str:
-    return str(exc) or type(exc).__name__
-
-
-async def check_credentials(
+def check_credentials(
     registry: str, credentials: Credentials, *, environ: Mapping[str, str] = os.environ
 ) -> None:
     """Log in to `registry` ("host[:port]" or "docker.io") once, to prove `credentials`.
@@ -338,5 +473,5 @@ async def check_credentials(
     Raises AuthenticationError if the registry refuses them.
     """
     host = DOCKER_HUB_API if registry == DOCKER_HUB else registry
-    async with open_registry(host, credentials, environ=environ) as client:
-        await client.check_login()
+    with open_registry(host, credentials, environ=environ) as client:
+        client.check_login()

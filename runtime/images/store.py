@@ -1,7 +1,9 @@
 """A content-addressed image store, laid out as an OCI image layout.
 
     root/oci-layout              {"imageLayoutVersion": "1.0.0"}
-    root/index.json              references -> manifest digests (ref.name annotations)
+    root/index.json              references -> manifest digests (ref.name annotations;
+                                 also the index a pull went through, when it last
+                                 checked the registry)
     root/blobs/sha256/<hex>      layer blobs as their source had them, configs, manifests
     root/blobs/sha256/.partial-<hex>  a download under way (or interrupted: resumed)
     root/layers/<diff-id hex>/   each layer unpacked once, shared by every image using it
@@ -9,7 +11,8 @@
     root/.gc.lock                shared by writers of content, exclusive for the collector
 
 Blobs, layer directories and index.json only ever appear whole: each is
-written under a temporary name and renamed into place. Readers therefore take
+written under a temporary name, written back to disk (fsync, or syncfs for
+a layer), and renamed into place. Readers therefore take
 no lock; writers lock index.json so that concurrent writers do not lose each
 other's references, and hold `.gc.lock` shared while they add content that no
 reference reaches yet, so that garbage collection never takes it from them.
@@ -19,18 +22,14 @@ import fcntl
 import hashlib
 import json
 import os
-import shutil
-import tempfile
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, BinaryIO, TypeVar, cast
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from runtime.errors import BlobCorrupt, ImageError, ImageNotFound
-from runtime.images.archive import copy_uncompressed, newest_mtime, unpack_layer
-from runtime.images.compression import HashingReader, uncompressed
 from runtime.images.config import ImageConfig, image_config
 from runtime.images.media import (
     DIGEST,
@@ -45,10 +44,21 @@ from runtime.images.media import (
 )
 from runtime.images.reference import normalize_reference
 
-REF_NAME = "org.opencontainers.image.ref.name"
-PARTIAL_PREFIX = ".partial-"
+if TYPE_CHECKING:
+    from runtime.images.compression import Reader
 
+REF_NAME = "org.opencontainers.image.ref.name"
+# The image index a pulled reference resolved through, kept while the reference is.
+INDEX_ANNOTATION = "io.corral.image.index"
+# When the registry last confirmed the reference (a pull or a check succeeded).
+CHECKED_ANNOTATION = "io.corral.checked"
+PARTIAL_PREFIX = ".partial-"
+_TIME_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
 _T = TypeVar("_T")
+
+
+def _nothing() -> None:
+    pass
 
 
 @dataclass(frozen=True)
@@ -95,12 +105,28 @@ class ImageStore:
 
     def references(self) -> dict[str, str]:
         """Reference -> manifest digest, from index.json."""
-        references: dict[str, str] = {}
+        return {name: digest for name, digest, _ in self._tags()}
+
+    def checked(self, reference: str) -> float | None:
+        """When the registry last confirmed `reference` (seconds since the epoch), if known."""
+        from datetime import datetime
+
+        reference = normalize_reference(reference)
+        for name, _, annotations in self._tags():
+            text = annotations.get(CHECKED_ANNOTATION)
+            if name == reference and isinstance(text, str):
+                try:
+                    return datetime.fromisoformat(text).timestamp()
+                except ValueError:
+                    return None
+        return None
+
+    def _tags(self) -> Iterator[tuple[str, str, dict[str, Any]]]:
+        """(reference, manifest digest, annotations) of each entry of index.json."""
         for entry in self._read_index()["manifests"]:
             name = _ref_name(entry)
             if name is not None:
-                references[name] = _field(entry, "digest", str, str(self._index))
-        return references
+                yield name, _field(entry, "digest", str, str(self._index)), entry["annotations"]
 
     def image(self, reference: str, digest: str) -> Image:
         """The image of manifest `digest`; ImageError unless all its layers are unpacked."""
@@ -119,13 +145,16 @@ class ImageStore:
         digest = self.references().get(reference)
         if digest is None:
             raise ImageNotFound(reference)
-        data = self.read_blob(digest)
         manifest, config = self._manifest_and_config(digest)
-        media_type = manifest.get("mediaType")
-        descriptor = Descriptor(
+        return StoredImage(reference, self.descriptor(digest), manifest, config)
+
+    def descriptor(self, digest: str) -> Descriptor:
+        """The descriptor of the stored manifest `digest`."""
+        data = self.read_blob(digest)
+        media_type = load_json(data, f"blob {digest}").get("mediaType")
+        return Descriptor(
             media_type if isinstance(media_type, str) else OCI_MANIFEST, digest, len(data)
         )
-        return StoredImage(reference, descriptor, manifest, config)
 
     def has_blob(self, digest: str) -> bool:
         return self.blob_path(digest).is_file()
@@ -194,26 +223,40 @@ class ImageStore:
         staged.replace(self.blob_path(digest))
 
     def unpack(self, blob: Descriptor, diff_id: str, where: str) -> None:
-        """Unpack the stored layer `blob` once into the layer directory of `diff_id`.
+        """Unpack the stored layer `blob` once into the layer directory of `diff_id`."""
+        if self.layer_path(diff_id).is_dir():
+            return
+        with self.blob_path(blob.digest).open("rb") as file:
+            self.unpack_from(file, diff_id, where)
+
+    def unpack_from(
+        self, source: "Reader", diff_id: str, where: str, *, verified: Callable[[], None] = _nothing
+    ) -> None:
+        """Unpack the layer read from `source` (gzip, zstd or plain) into the layer
+        directory of `diff_id`, reading `source` to its end.
 
         The uncompressed stream is hashed while it is unpacked: a layer whose
         content is not `diff_id` is refused (BlobCorrupt) and leaves nothing.
+        `verified` runs once the content is checked, before the layer is moved
+        into place: a pull checks and stores the blob it streams there.
         """
-        layer = self.layer_path(diff_id)
-        if layer.is_dir():
-            return
-        with self.blob_path(blob.digest).open("rb") as file:
-            self._unpack_stream(file, layer, diff_id, where)
+        import shutil
+        import tempfile
 
-    def _unpack_stream(self, file: BinaryIO, layer: Path, diff_id: str, where: str) -> None:
+        from runtime.images.archive import unpack_layer
+        from runtime.images.compression import HashingReader, uncompressed
+
+        layer = self.layer_path(diff_id)
         staging = Path(tempfile.mkdtemp(dir=self.layers, prefix=".tmp-"))
         try:
             staging.chmod(0o755)  # unless the archive has a "." member saying otherwise
-            with uncompressed(file) as source:
-                reader = HashingReader(source)
-                unpack_layer(cast(BinaryIO, reader), staging)
+            with uncompressed(source) as content:
+                reader = HashingReader(content)
+                unpack_layer(reader, staging)
                 if f"sha256:{reader.finish()}" != diff_id:
                     raise BlobCorrupt(diff_id, where)
+            _sync_filesystem(staging)
+            verified()
             try:
                 staging.rename(layer)
             except OSError:
@@ -259,6 +302,10 @@ class ImageStore:
 
     def _import_layer(self, tarball: Path) -> tuple[str, int, str]:
         """Store `tarball` uncompressed as a blob and unpack it: (diff id, size, created)."""
+        import tempfile
+
+        from runtime.images.archive import copy_uncompressed, newest_mtime
+
         fd, name = tempfile.mkstemp(dir=self.blobs, prefix=".tmp-")
         staged = Path(name)
         try:
@@ -268,10 +315,9 @@ class ImageStore:
                 out.flush()
                 os.fsync(out.fileno())
                 created = _rfc3339(newest_mtime(staged))
-                layer = self.layer_path(diff_id)
-                if not layer.is_dir():
+                if not self.layer_path(diff_id).is_dir():
                     out.seek(0)
-                    self._unpack_stream(out, layer, diff_id, str(tarball))
+                    self.unpack_from(out, diff_id, str(tarball))
             self.add_blob_file(staged, diff_id)
         finally:
             staged.unlink(missing_ok=True)
@@ -279,15 +325,36 @@ class ImageStore:
 
     # References
 
-    def tag(self, reference: str, manifest: Descriptor) -> None:
-        """Point `reference` at the stored manifest, replacing what it pointed at."""
+    def tag(
+        self,
+        reference: str,
+        manifest: Descriptor,
+        *,
+        index: str | None = None,
+        checked: float | None = None,
+    ) -> None:
+        """Point `reference` at the stored manifest, replacing what it pointed at.
+
+        `index`: the stored image index the registry resolved it through;
+        `checked`: when the registry confirmed it (seconds since the epoch).
+        """
         reference = normalize_reference(reference)
+        annotations = {REF_NAME: reference}
+        if index is not None:
+            annotations[INDEX_ANNOTATION] = index
+        if checked is not None:
+            annotations[CHECKED_ANNOTATION] = time.strftime(_TIME_FORMAT, time.gmtime(checked))
+        entry = {**manifest.to_json(), "annotations": annotations}
         with self._locked():
-            index = self._read_index()
-            manifests = [m for m in index["manifests"] if _ref_name(m) != reference]
-            manifests.append({**manifest.to_json(), "annotations": {REF_NAME: reference}})
-            index["manifests"] = manifests
-            _atomic_write(self._index, _canonical_json(index))
+            index_json = self._read_index()
+            manifests = [m for m in index_json["manifests"] if _ref_name(m) != reference]
+            if (
+                len(manifests) + 1 == len(index_json["manifests"])
+                and entry in index_json["manifests"]
+            ):
+                return  # already so
+            index_json["manifests"] = [*manifests, entry]
+            _atomic_write(self._index, _canonical_json(index_json))
 
     def untag(self, reference: str) -> str:
         """Remove `reference` and return the manifest digest it pointed at."""
@@ -334,7 +401,9 @@ class ImageStore:
         """(blob digests, layer diff ids) that some reference reaches."""
         blobs: set[str] = set()
         layers: set[str] = set()
-        for digest in set(self.references().values()):
+        tags = list(self._tags())
+        blobs.update(a[INDEX_ANNOTATION] for _, _, a in tags if INDEX_ANNOTATION in a)
+        for digest in {digest for _, digest, _ in tags}:
             manifest_json, config = self._manifest_and_config(digest)
             manifest = parse_manifest(manifest_json, f"manifest {digest}")
             blobs.update([digest, manifest.config.digest])
@@ -395,21 +464,44 @@ def _canonical_json(document: dict[str, Any]) -> bytes:
 
 
 def _rfc3339(timestamp: int) -> str:
+    from datetime import UTC, datetime
+
     try:
         return datetime.fromtimestamp(timestamp, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     except (ValueError, OverflowError, OSError) as exc:
         raise ImageError(f"modification time {timestamp} is out of range") from exc
 
 
+def _sync_filesystem(path: Path) -> None:
+    """Write back everything written to the filesystem of `path`: syncfs(2).
+
+    A layer is up to thousands of files, and a pull streams its blob beside
+    it: one syncfs before the layer's directory is renamed into place makes
+    both durable before either can be found, for a little more than an fsync
+    of the blob alone would cost (tens of milliseconds for 100 MB).
+    """
+    import ctypes
+
+    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    try:
+        if ctypes.CDLL(None, use_errno=True).syncfs(fd) != 0:
+            raise OSError(ctypes.get_errno(), f"syncfs of {path} failed")
+    finally:
+        os.close(fd)
+
+
 def _atomic_write(path: Path, data: bytes) -> None:
-    fd, name = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
+    # Not tempfile.mkstemp: importing tempfile would cost a warm pull (which
+    # writes index.json) more than the rest of its writing.
+    temporary = path.with_name(f".tmp-{os.urandom(8).hex()}")
+    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o644)
     try:
         with os.fdopen(fd, "wb") as file:
             file.write(data)
             file.flush()
             os.fsync(file.fileno())
-        os.chmod(name, 0o644)
-        os.replace(name, path)
+        os.chmod(temporary, 0o644)
+        os.replace(temporary, path)
     except BaseException:
-        Path(name).unlink(missing_ok=True)
+        temporary.unlink(missing_ok=True)
         raise

@@ -1,12 +1,11 @@
-"""A registry whose blob downloads break or arrive corrupt, through a transport
-that sits between the client and the real registry on loopback."""
+"""A registry whose blob downloads break off or arrive corrupt, through a proxy on
+loopback that sits between the client and the real registry."""
 
 import os
 import re
-from collections.abc import AsyncIterator
+from dataclasses import replace
 from pathlib import Path
 
-import httpx
 import pytest
 
 from runtime.errors import BlobCorrupt, RegistryError
@@ -15,59 +14,38 @@ from runtime.images.pull import pull
 from runtime.images.registry import RetryPolicy
 from tests.integration.registry.conftest import Registry, needs_registry
 from tests.integration.registry.oci_builder import Layout, layer_tar
+from tests.integration.registry.proxy import Fault, proxied, through
+from tests.unit.runtime.images.fake_server import Reply, Request
 
 pytestmark = [needs_registry, pytest.mark.timeout(60)]
 BLOB_SIZE = 1 << 20
 CUT_AT = 300_000
 
 
-class FaultyTransport(httpx.AsyncBaseTransport):
-    """Passes requests to the real registry, recording them; the first response
-    for a layer blob is cut after CUT_AT bytes, or every one has a byte flipped."""
+def blob_fault(layer_digest: str, fault: str) -> tuple[Fault, list[str | None]]:
+    """A fault for the responses of one layer blob, and the Range headers asked of it.
 
-    def __init__(self, layer_digest: str, fault: str) -> None:
-        self._real = httpx.AsyncHTTPTransport()
-        self._layer = layer_digest
-        self._fault = fault
-        self.ranges: list[str | None] = []
+    "cut": the first response breaks off after CUT_AT bytes; "flip": every
+    response has a byte flipped; "long": every response has a byte too many.
+    """
+    ranges: list[str | None] = []
 
-    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        response = await self._real.handle_async_request(request)
-        if not request.url.path.endswith(f"/blobs/{self._layer}"):
-            return response
-        self.ranges.append(request.headers.get("range"))
-        body = response.stream
-        assert isinstance(body, httpx.AsyncByteStream)
-        fault = self._fault
-        if fault == "cut" and len(self.ranges) > 1:
-            fault = "none"
-        return httpx.Response(
-            response.status_code, headers=response.headers, stream=_Faulty(body, fault)
-        )
+    def spoil(request: Request, reply: Reply) -> Reply:
+        if not request.path.endswith(f"/blobs/{layer_digest}") or request.method != "GET":
+            return reply
+        ranges.append(request.headers.get("range"))
+        assert isinstance(reply.body, bytes)
+        if fault == "cut" and len(ranges) == 1:
+            return replace(reply, cut_after=CUT_AT)
+        if fault == "flip":
+            body = reply.body[:1000] + bytes([reply.body[1000] ^ 0xFF]) + reply.body[1001:]
+            return replace(reply, body=body)
+        if fault == "long":
+            length = str(len(reply.body) + 1)
+            return replace(reply, body=reply.body + b"!", headers={"Content-Length": length})
+        return reply
 
-    async def aclose(self) -> None:
-        await self._real.aclose()
-
-
-class _Faulty(httpx.AsyncByteStream):
-    def __init__(self, body: httpx.AsyncByteStream, fault: str) -> None:
-        self._body = body
-        self._fault = fault
-
-    async def __aiter__(self) -> AsyncIterator[bytes]:
-        sent = 0
-        async for chunk in self._body:
-            if self._fault == "cut" and sent + len(chunk) >= CUT_AT:
-                yield chunk[: CUT_AT - sent]
-                raise httpx.ReadError("connection reset by the test")
-            if self._fault == "flip" and sent <= 1000 < sent + len(chunk):
-                at = 1000 - sent
-                chunk = chunk[:at] + bytes([chunk[at] ^ 0xFF]) + chunk[at + 1 :]
-            sent += len(chunk)
-            yield chunk
-
-    async def aclose(self) -> None:
-        await self._body.aclose()
+    return spoil, ranges
 
 
 @pytest.fixture
@@ -91,50 +69,59 @@ def contents(store: ImageStore) -> list[str]:
     )
 
 
-async def test_corrupt_blob_is_rejected_and_nothing_is_stored(
-    pushed: tuple[str, str], tmp_path: Path
+@pytest.mark.parametrize("fault", ["flip", "long"])
+def test_corrupt_blob_is_rejected_and_nothing_is_stored(
+    pushed: tuple[str, str], tmp_path: Path, fault: str
 ) -> None:
     reference, layer = pushed
     store = ImageStore(tmp_path / "images")
-    transport = FaultyTransport(layer, "flip")
+    spoil, _ = blob_fault(layer, fault)
 
-    message = f"blob {layer} from registry {reference.split('/')[0]} is corrupt:" \
-        " its content does not match"  # fmt: skip
-    with pytest.raises(BlobCorrupt, match=f"^{re.escape(message)}$"):
-        await pull(store, reference, transport=transport)
+    with proxied(reference.split("/")[0], spoil) as proxy:
+        message = f"blob {layer} from registry {proxy.host} is corrupt: its content does not match"
+        with pytest.raises(BlobCorrupt, match=f"^{re.escape(message)}$"):
+            pull(store, through(proxy, reference))
 
     assert contents(store) == ["blobs", "blobs/sha256", "layers"]
 
 
-async def test_interrupted_download_resumes_where_it_stopped(
+def test_interrupted_download_resumes_where_it_stopped(
     pushed: tuple[str, str], tmp_path: Path
 ) -> None:
     reference, layer = pushed
     store = ImageStore(tmp_path / "images")
-    transport = FaultyTransport(layer, "cut")
+    spoil, ranges = blob_fault(layer, "cut")
 
-    image = await pull(store, reference, transport=transport, retry=RetryPolicy(first_delay=0))
+    with proxied(reference.split("/")[0], spoil) as proxy:
+        image = pull(store, through(proxy, reference), retry=RetryPolicy(first_delay=0))
 
-    assert transport.ranges == [None, f"bytes={CUT_AT}-"]
+    assert ranges == [None, f"bytes={CUT_AT}-"]
     assert (image.layers[0] / "data").stat().st_size == BLOB_SIZE
 
 
-async def test_a_later_pull_resumes_an_abandoned_download(
+def test_a_later_pull_resumes_an_abandoned_download(
     pushed: tuple[str, str], tmp_path: Path
 ) -> None:
     reference, layer = pushed
     store = ImageStore(tmp_path / "images")
-    once = RetryPolicy(attempts=1)
+    spoil, _ = blob_fault(layer, "cut")
 
-    with pytest.raises(RegistryError, match="connection reset by the test"):
-        await pull(store, reference, transport=FaultyTransport(layer, "cut"), retry=once)
+    with proxied(reference.split("/")[0], spoil) as proxy:
+        message = (
+            f"registry {proxy.host} failed 1 times: {proxy.host}:"
+            " the server closed the connection in the middle of a body"
+        )
+        with pytest.raises(RegistryError, match=f"^{re.escape(message)}$"):
+            pull(store, through(proxy, reference), retry=RetryPolicy(attempts=1))
     partial = store.blobs / f".partial-{layer.split(':')[1]}"
     assert partial.stat().st_size == CUT_AT
     assert store.references() == {}
+    assert not list(store.layers.iterdir())
 
-    recording = FaultyTransport(layer, "none")
-    image = await pull(store, reference, transport=recording)
+    recording, ranges = blob_fault(layer, "none")
+    with proxied(reference.split("/")[0], recording) as proxy:
+        image = pull(store, through(proxy, reference))
 
-    assert recording.ranges == [f"bytes={CUT_AT}-"]
+    assert ranges == [f"bytes={CUT_AT}-"]
     assert not partial.exists()
     assert (image.layers[0] / "data").stat().st_size == BLOB_SIZE

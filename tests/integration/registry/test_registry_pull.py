@@ -3,13 +3,13 @@
 import json
 import os
 import re
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
-import trio
 
 from runtime.errors import AuthenticationError, ManifestUnknown, RegistryError
-from runtime.images import Image, ImageStore
+from runtime.images import ImageStore
 from runtime.images.credentials import Credentials, store_credentials
 from runtime.images.media import host_platform
 from runtime.images.pull import LayerProgress, LayerStatus, pull
@@ -34,7 +34,7 @@ def tree(layer: Path) -> list[str]:
 
 
 @pytest.mark.parametrize("compression", ["gzip", "zstd", "none"])
-async def test_pull_unpacks_each_layer_and_reads_the_config(
+def test_pull_unpacks_each_layer_and_reads_the_config(
     registry: Registry, store: ImageStore, layout: Layout, compression: str
 ) -> None:
     base = layer_tar({"etc/os-release": b"ID=test\n"}, dirs=("etc",))
@@ -45,7 +45,7 @@ async def test_pull_unpacks_each_layer_and_reads_the_config(
     registry.push(layout, "v1", reference)
     events: list[LayerProgress] = []
 
-    image = await pull(store, reference, progress=events.append)
+    image = pull(store, reference, progress=events.append)
 
     assert image.reference == reference
     assert image == store.resolve(reference)
@@ -62,24 +62,24 @@ async def test_pull_unpacks_each_layer_and_reads_the_config(
     assert all(e.done == e.size for e in finished)
 
 
-async def test_second_pull_finds_everything_present(
+def test_second_pull_finds_everything_present(
     registry: Registry, store: ImageStore, layout: Layout
 ) -> None:
     layout.tag(layout.image([layer_tar({"a": b"a"})]), "v1")
     reference = f"{registry.repository('warm')}:v1"
     registry.push(layout, "v1", reference)
-    first = await pull(store, reference)
+    first = pull(store, reference)
     blobs = sorted(os.listdir(store.blobs))
     events: list[LayerProgress] = []
 
-    again = await pull(store, reference, progress=events.append)
+    again = pull(store, reference, progress=events.append)
 
     assert again == first
     assert sorted(os.listdir(store.blobs)) == blobs
     assert events == []
 
 
-async def test_index_resolves_to_the_host_platform(
+def test_index_resolves_to_the_host_platform(
     registry: Registry, store: ImageStore, layout: Layout
 ) -> None:
     architecture = host_platform()[0]
@@ -97,27 +97,27 @@ async def test_index_resolves_to_the_host_platform(
     reference = f"{registry.repository('multi')}:multi"
     registry.push(layout, "multi", reference, all_platforms=True)
 
-    image = await pull(store, reference)
+    image = pull(store, reference)
 
     assert image.digest == mine["digest"]
     assert (image.layers[0] / "platform").read_bytes() == architecture.encode()
     assert len(image.layers) == 1
 
 
-async def test_pull_by_digest(registry: Registry, store: ImageStore, layout: Layout) -> None:
+def test_pull_by_digest(registry: Registry, store: ImageStore, layout: Layout) -> None:
     descriptor = layout.image([layer_tar({"x": b"x"})])
     layout.tag(descriptor, "v1")
     repository = registry.repository("bydigest")
     registry.push(layout, "v1", f"{repository}:v1")
 
-    image = await pull(store, f"{repository}@{descriptor['digest']}")
+    image = pull(store, f"{repository}@{descriptor['digest']}")
 
     assert image.digest == descriptor["digest"]
     assert store.resolve(f"{repository}@{descriptor['digest']}") == image
 
 
 @pytest.mark.root  # overlay whiteouts and opaque xattrs need CAP_MKNOD and CAP_SYS_ADMIN
-async def test_whiteouts_and_opaque_directories_take_effect_in_the_overlay(
+def test_whiteouts_and_opaque_directories_take_effect_in_the_overlay(
     registry: Registry, store: ImageStore, layout: Layout, tmp_path: Path
 ) -> None:
     from runtime.rootfs import mount_overlay, unmount
@@ -133,7 +133,7 @@ async def test_whiteouts_and_opaque_directories_take_effect_in_the_overlay(
     layout.tag(layout.image([lower, upper]), "v1")
     reference = f"{registry.repository('whiteout')}:v1"
     registry.push(layout, "v1", reference)
-    image = await pull(store, reference)
+    image = pull(store, reference)
 
     rootfs = tmp_path / "rootfs"
     mount_overlay(image.layers, tmp_path / "upper", tmp_path / "work", rootfs)
@@ -144,7 +144,7 @@ async def test_whiteouts_and_opaque_directories_take_effect_in_the_overlay(
         unmount(rootfs)
 
 
-async def test_images_sharing_base_layers_store_them_once(
+def test_images_sharing_base_layers_store_them_once(
     registry: Registry, store: ImageStore, layout: Layout
 ) -> None:
     base = layer_tar({"bin/busybox": b"\x7fELF" + b"\0" * 4096}, dirs=("bin",))
@@ -154,9 +154,8 @@ async def test_images_sharing_base_layers_store_them_once(
         references.append(f"{registry.repository(name)}:1")
         registry.push(layout, name, references[-1])
 
-    async with trio.open_nursery() as nursery:
-        for reference in references:
-            nursery.start_soon(pull, store, reference)
+    with ThreadPoolExecutor() as pool:
+        list(pool.map(lambda reference: pull(store, reference), references))
 
     images = [store.resolve(reference) for reference in references]
     assert len({image.layers[0] for image in images}) == 1
@@ -166,28 +165,22 @@ async def test_images_sharing_base_layers_store_them_once(
     assert len(base_blobs) == 3 * 2 + 4  # manifests and configs, then 4 distinct layer blobs
 
 
-async def test_two_pulls_of_one_image_at_once(
+def test_two_pulls_of_one_image_at_once(
     registry: Registry, store: ImageStore, layout: Layout
 ) -> None:
     layout.tag(layout.image([layer_tar({"f": os.urandom(1 << 20)}) for _ in range(3)]), "v1")
     reference = f"{registry.repository('twice')}:v1"
     registry.push(layout, "v1", reference)
 
-    results: list[Image] = []
-
-    async def pull_once() -> None:
-        results.append(await pull(store, reference))
-
-    async with trio.open_nursery() as nursery:
-        for _ in range(2):
-            nursery.start_soon(pull_once)
+    with ThreadPoolExecutor() as pool:
+        results = list(pool.map(lambda _: pull(store, reference), range(2)))
 
     assert results[0] == results[1] == store.resolve(reference)
     assert not [p for p in os.listdir(store.blobs) if p.startswith(".")]
     assert len(os.listdir(store.layers)) == 3
 
 
-async def test_unknown_tag_and_repository_name_the_reference(
+def test_unknown_tag_and_repository_name_the_reference(
     registry: Registry, store: ImageStore, layout: Layout
 ) -> None:
     layout.tag(layout.image([layer_tar({"a": b"a"})]), "v1")
@@ -197,11 +190,11 @@ async def test_unknown_tag_and_repository_name_the_reference(
     for reference in (f"{repository}:nope", f"{registry.host}/no/such/repo:v1"):
         message = f"image {reference!r} was not found in its registry"
         with pytest.raises(ManifestUnknown, match=f"^{re.escape(message)}$"):
-            await pull(store, reference)
+            pull(store, reference)
     assert not store.root.exists() or store.references() == {}
 
 
-async def test_basic_auth_over_tls_with_stored_credentials(
+def test_basic_auth_over_tls_with_stored_credentials(
     secure_registry: Registry,
     store: ImageStore,
     layout: Layout,
@@ -215,7 +208,7 @@ async def test_basic_auth_over_tls_with_stored_credentials(
     message = f"registry {secure_registry.host} requires authentication:" \
         f" run `corral login {secure_registry.host}`"  # fmt: skip
     with pytest.raises(AuthenticationError, match=f"^{re.escape(message)}$"):
-        await pull(store, reference)
+        pull(store, reference)
 
     store_credentials(
         secure_registry.host, Credentials(USER, "wrong"), docker_config / "config.json"
@@ -223,20 +216,20 @@ async def test_basic_auth_over_tls_with_stored_credentials(
     message = f"registry {secure_registry.host} refused the credentials of user {USER!r}" \
         f" for {reference.split('/', 1)[1].split(':')[0]}"  # fmt: skip
     with pytest.raises(AuthenticationError, match=f"^{re.escape(message)}$"):
-        await pull(store, reference)
+        pull(store, reference)
 
     store_credentials(
         secure_registry.host, Credentials(USER, PASSWORD), docker_config / "config.json"
     )
-    image = await pull(store, reference)
+    image = pull(store, reference)
     assert (image.layers[0] / "secret").read_bytes() == b"s"
     stored = json.loads((docker_config / "config.json").read_text())
     assert list(stored["auths"]) == [secure_registry.host]
 
 
-async def test_untrusted_certificate_is_refused(
+def test_untrusted_certificate_is_refused(
     secure_registry: Registry, store: ImageStore, docker_config: Path
 ) -> None:
     message = f"registry {secure_registry.host}: its TLS certificate is not trusted"
     with pytest.raises(RegistryError, match=f"^{re.escape(message)}"):
-        await pull(store, f"{secure_registry.host}/any:v1")
+        pull(store, f"{secure_registry.host}/any:v1")

@@ -1,69 +1,151 @@
-"""Registry authentication and transport choice, against an in-memory registry."""
+"""Registry authentication, redirects, HEAD and ranges, against a fake registry on
+loopback; and the transport choice."""
 
 import base64
 import json
 import re
 from pathlib import Path
 
-import httpx
 import pytest
 
-from runtime.errors import AuthenticationError
+from runtime.errors import AuthenticationError, ManifestUnknown
 from runtime.images.credentials import (
     Credentials,
     find_credentials,
     remove_credentials,
     store_credentials,
 )
-from runtime.images.registry import is_insecure_allowed, open_registry
+from runtime.images.media import Descriptor
+from runtime.images.registry import (
+    RegistryClient,
+    RetryPolicy,
+    is_insecure_allowed,
+    open_registry,
+)
+from runtime.images.transport import Transport
+from tests.unit.runtime.images.fake_server import Reply, Request, serve
 
 pytestmark = pytest.mark.timeout(10)
 MANIFEST = b'{"schemaVersion":2}'
+DIGEST = "sha256:" + "ab" * 32
 
 
-def token_registry(seen: list[httpx.Request]) -> httpx.MockTransport:
+def token_registry(request: Request, realm: str) -> Reply:
     """A registry that wants a Bearer token, issued anonymously by its realm."""
-
-    def handle(request: httpx.Request) -> httpx.Response:
-        seen.append(request)
-        if request.url.host == "auth.example":
-            assert request.url.params["scope"] == "repository:library/redis:pull"
-            assert request.url.params["service"] == "registry.example"
-            return httpx.Response(200, json={"token": "t0k3n"})
-        if request.headers.get("authorization") != "Bearer t0k3n":
-            challenge = 'Bearer realm="https://auth.example/token",service="registry.example"'
-            return httpx.Response(401, headers={"www-authenticate": challenge})
-        return httpx.Response(200, content=MANIFEST, headers={"content-type": "application/json"})
-
-    return httpx.MockTransport(handle)
+    if request.path.startswith("/token?"):
+        assert "scope=repository%3Alibrary%2Fredis%3Apull" in request.path
+        assert "service=registry.example" in request.path
+        return Reply(200, body=json.dumps({"token": "t0k3n"}).encode())
+    if request.headers.get("authorization") != "Bearer t0k3n":
+        challenge = f'Bearer realm="{realm}",service="registry.example"'
+        return Reply(401, {"WWW-Authenticate": challenge})
+    return Reply(200, {"Content-Type": "application/json"}, MANIFEST)
 
 
-async def test_anonymous_bearer_token_flow() -> None:
-    seen: list[httpx.Request] = []
-    async with open_registry("registry.example", None, transport=token_registry(seen)) as client:
-        first = await client.manifest("library/redis", "7", "redis:7")
-        second = await client.manifest("library/redis", "7.2", "redis:7.2")
+def test_anonymous_bearer_token_flow() -> None:
+    realm: list[str] = []
+    with serve(lambda request: token_registry(request, realm[0])) as server:
+        realm.append(f"{server.url}/token")
+        with open_registry(server.host, None) as client:
+            first = client.manifest("library/redis", "7", "redis:7")
+            second = client.manifest("library/redis", "7.2", "redis:7.2")
 
     assert first == second == (MANIFEST, "application/json")
-    hosts = [request.url.host for request in seen]
-    assert hosts == ["registry.example", "auth.example", "registry.example", "registry.example"]
-    assert all(request.url.scheme == "https" for request in seen)
+    paths = [request.path.split("?")[0] for request in server.requests]
+    assert paths == [
+        "/v2/library/redis/manifests/7",
+        "/token",
+        "/v2/library/redis/manifests/7",
+        "/v2/library/redis/manifests/7.2",
+    ]
+    assert server.connections == [1]  # one kept-alive connection for all four
 
 
-async def test_token_refused_for_wrong_credentials_names_the_registry() -> None:
-    def handle(request: httpx.Request) -> httpx.Response:
-        if request.url.host == "auth.example":
-            return httpx.Response(401)
-        challenge = 'Bearer realm="https://auth.example/token",service="r"'
-        return httpx.Response(401, headers={"www-authenticate": challenge})
+def test_token_refused_for_wrong_credentials_names_the_registry() -> None:
+    realm: list[str] = []
 
-    credentials = Credentials("ann", "wrong")
-    message = "registry registry.example refused the credentials of user 'ann' for org/app"
-    async with open_registry(
-        "registry.example", credentials, transport=httpx.MockTransport(handle)
-    ) as client:
-        with pytest.raises(AuthenticationError, match=f"^{re.escape(message)}$"):
-            await client.manifest("org/app", "1", "registry.example/org/app:1")
+    def handle(request: Request) -> Reply:
+        if request.path.startswith("/token"):
+            return Reply(401)
+        return Reply(401, {"WWW-Authenticate": f'Bearer realm="{realm[0]}",service="r"'})
+
+    with serve(handle) as server:
+        realm.append(f"{server.url}/token")
+        message = f"registry {server.host} refused the credentials of user 'ann' for org/app"
+        with (
+            open_registry(server.host, Credentials("ann", "wrong")) as client,
+            pytest.raises(AuthenticationError, match=f"^{re.escape(message)}$"),
+        ):
+            client.manifest("org/app", "1", f"{server.host}/org/app:1")
+
+
+def test_head_gives_the_digest_and_a_missing_tag_is_unknown() -> None:
+    def handle(request: Request) -> Reply:
+        assert request.method == "HEAD"
+        assert "application/vnd.oci.image.index.v1+json" in request.headers["accept"]
+        if request.path.endswith("/nope"):
+            return Reply(404)
+        if request.path.endswith("/old"):
+            return Reply(405)
+        return Reply(200, {"Docker-Content-Digest": DIGEST, "Content-Length": "123"})
+
+    with serve(handle) as server, open_registry(server.host, None) as client:
+        assert client.manifest_digest("app", "1", "app:1") == DIGEST
+        assert client.manifest_digest("app", "old", "app:old") is None
+        with pytest.raises(ManifestUnknown, match=r"^image 'app:nope' was not found"):
+            client.manifest_digest("app", "nope", "app:nope")
+    assert server.connections == [1]
+
+
+def test_credentials_do_not_follow_a_redirect_to_another_host() -> None:
+    blob = b"layer bytes" * 1000
+    with serve(lambda request: Reply(200, body=blob)) as storage:
+
+        def handle(request: Request) -> Reply:
+            if request.headers.get("authorization") is None:
+                return Reply(401, {"WWW-Authenticate": 'Basic realm="r"'})
+            return Reply(307, {"Location": f"{storage.url}/data/{DIGEST}?sig=1"})
+
+        with (
+            serve(handle) as server,
+            open_registry(server.host, Credentials("ann", "pw")) as client,
+        ):
+            stream = client.blob("app", DIGEST)
+            data = b"".join(iter(lambda: stream.read(4096), b""))
+
+    assert data == blob
+    assert (
+        server.requests[-1].headers["authorization"]
+        == "Basic " + base64.b64encode(b"ann:pw").decode()
+    )
+    assert [(r.path, r.headers.get("authorization")) for r in storage.requests] == [
+        (f"/data/{DIGEST}?sig=1", None)
+    ]
+
+
+def test_a_broken_blob_resumes_and_a_server_ignoring_the_range_is_skipped() -> None:
+    blob = bytes(range(256)) * 4096
+
+    def handle(request: Request) -> Reply:
+        if request.headers.get("range") is None:
+            return Reply(200, body=blob, cut_after=300_000)
+        return Reply(200, body=blob)  # the range ignored: the whole blob again
+
+    with serve(handle) as server:
+        client = RegistryClient(Transport(), server.host, None, retry=RetryPolicy(first_delay=0))
+        stream = client.blob("app", DIGEST)
+        data = b"".join(iter(lambda: stream.read(65536), b""))
+
+    assert data == blob
+    assert [r.headers.get("range") for r in server.requests] == [None, "bytes=300000-"]
+
+
+def test_small_blob_longer_than_its_descriptor_is_refused() -> None:
+    with serve(lambda request: Reply(200, body=b"x" * 100)) as server:
+        with open_registry(server.host, None) as client:
+            message = f"blob {DIGEST} from registry {server.host} is corrupt"
+            with pytest.raises(Exception, match=f"^{re.escape(message)}"):
+                client.small_blob("app", Descriptor("", DIGEST, 10))
 
 
 @pytest.mark.parametrize(
