@@ -36,7 +36,10 @@ def add_parsers(commands: "argparse._SubParsersAction[Any]") -> None:
     pull.add_argument("reference", metavar="NAME[:TAG|@DIGEST]")
     inspect = image_commands.add_parser("inspect", help="show an image's manifest and config")
     inspect.add_argument("references", nargs="+", metavar="IMAGE")
-    image_commands.add_parser("prune", help="remove content no image reference reaches")
+    prune = image_commands.add_parser("prune", help="remove content no image reference reaches")
+    prune.add_argument(
+        "-a", "--all", action="store_true", help="also remove every image no container uses"
+    )
     rm = image_commands.add_parser("rm", help="remove image references")
     rm.add_argument("references", nargs="+", metavar="IMAGE")
     load = image_commands.add_parser("load", help="load a docker save or OCI archive")
@@ -129,9 +132,14 @@ def _inspect(args: argparse.Namespace, roots: StateRoots) -> int:
 
 
 def _prune(args: argparse.Namespace, roots: StateRoots) -> int:
-    from runtime.images.gc import collect
+    from runtime.images.gc import collect, remove_unused_images
 
-    collected = collect(_store(roots))
+    if args.all:
+        removed, collected = remove_unused_images(_store(roots))
+        for reference in removed:
+            print(f"untagged {reference}")
+    else:
+        collected = collect(_store(roots))
     print(
         f"removed {collected.blobs} blobs and {collected.layers} layers,"
         f" {collected.bytes / 1e6:.1f} MB"

@@ -156,3 +156,39 @@ def test_prune_keeps_layers_a_mounted_overlay_uses(pushed: str, tmp_path: Path) 
     pruned = corral(data, "image", "prune")
     assert pruned.stdout.startswith("removed 0 blobs and 2 layers")
     assert not any(layer.exists() for layer in image.layers)
+
+
+@pytest.mark.root
+def test_prune_all_removes_the_images_no_mounted_overlay_uses(
+    registry: Registry, tmp_path: Path
+) -> None:
+    from runtime.rootfs import mount_overlay, unmount
+
+    layout = Layout(tmp_path / "layout")
+    base = layer_tar({"base": b"b"})
+    layout.tag(layout.image([base]), "base")
+    layout.tag(layout.image([base, layer_tar({"app": b"a"})]), "app")
+    repository = registry.repository("prune")
+    base_ref, app_ref = f"{repository}:base", f"{repository}:app"
+    registry.push(layout, "base", base_ref)
+    registry.push(layout, "app", app_ref)
+    data = tmp_path / "data"
+    for reference in (base_ref, app_ref):
+        assert corral(data, "image", "pull", reference).returncode == 0
+    store = ImageStore(data / "images")
+    app = store.resolve(app_ref)
+    rootfs = tmp_path / "rootfs"
+    mount_overlay(app.layers, tmp_path / "upper", tmp_path / "work", rootfs)
+    try:
+        pruned = corral(data, "image", "prune", "-a")
+        assert pruned.returncode == 0, pruned.stderr
+        assert pruned.stdout.startswith(f"untagged {base_ref}\nremoved 2 blobs and 0 layers")
+        assert store.references() == {app_ref: app.digest}
+        assert store.resolve(app_ref) == app
+    finally:
+        unmount(rootfs)
+
+    pruned = corral(data, "image", "prune", "--all")
+    assert pruned.stdout.startswith(f"untagged {app_ref}\nremoved 4 blobs and 2 layers")
+    assert store.references() == {}
+    assert os.listdir(store.blobs) == os.listdir(store.layers) == []
