@@ -27,6 +27,7 @@ from typing import IO, BinaryIO, cast
 
 from runtime.errors import ImageError
 from runtime.images.compression import CHUNK, Reader, uncompressed
+from runtime.images.writeback import start_writeback
 
 _WHITEOUT_PREFIX = ".wh."
 _OPAQUE = ".wh..wh..opq"
@@ -71,9 +72,10 @@ def unpack_layer(layer: Reader, dest: Path) -> None:
     sets the metadata of `dest` itself. Whiteouts become overlayfs whiteouts.
     """
     root_fd = os.open(dest, _DIRECTORY_FLAGS)
+    source = _OnePass(layer)
     try:
-        with tarfile.open(fileobj=cast(IO[bytes], _OnePass(layer)), mode="r:") as tar:
-            _Unpacker(tar, root_fd).run()
+        with tarfile.open(fileobj=cast(IO[bytes], source), mode="r:") as tar:
+            _Unpacker(tar, source, root_fd).run()
     except tarfile.TarError as exc:
         raise ImageError(f"invalid tar archive: {exc}") from exc
     finally:
@@ -86,7 +88,8 @@ class _OnePass:
 
     tarfile's own stream mode ("r|") reads its source 10 KiB at a time and
     copies its whole buffer on every header read; this one reads a megabyte
-    at a time and answers small reads (headers) from what it holds.
+    at a time, answers small reads (headers) from what it holds, and writes a
+    member's data out of the chunks it reads, without copying them.
     """
 
     def __init__(self, reader: Reader) -> None:
@@ -113,11 +116,7 @@ class _OnePass:
             return b"".join(parts)
         parts = []
         want = size
-        while want > 0:
-            if self._at == len(self._held):
-                self._held, self._at = self._reader.read(max(want, CHUNK)), 0
-                if not self._held:
-                    break
+        while want > 0 and self._fill():
             part = self._held[self._at : self._at + want]
             self._at += len(part)
             want -= len(part)
@@ -126,10 +125,31 @@ class _OnePass:
         self._position += len(data)
         return data
 
+    def copy_to(self, fd: int, offset: int, size: int) -> None:
+        """Write the `size` bytes from `offset` on to `fd`."""
+        self.seek(offset)
+        while size > 0:
+            if not self._fill():
+                raise tarfile.ReadError("unexpected end of data")
+            view = memoryview(self._held)[self._at : self._at + size]
+            while view:
+                written = os.write(fd, view)
+                view = view[written:]
+                self._at += written
+                self._position += written
+                size -= written
+
+    def _fill(self) -> bool:
+        """Whether bytes are held, reading the next chunk if none are; False at the end."""
+        if self._at == len(self._held):
+            self._held, self._at = self._reader.read(CHUNK), 0
+        return bool(self._held)
+
 
 class _Unpacker:
-    def __init__(self, tar: tarfile.TarFile, root_fd: int) -> None:
+    def __init__(self, tar: tarfile.TarFile, source: _OnePass, root_fd: int) -> None:
         self._tar = tar
+        self._source = source  # what `tar` reads
         self._root_fd = root_fd
         self._as_root = os.geteuid() == 0
         # Directory metadata is applied last, deepest first, so that extracting
@@ -193,10 +213,12 @@ class _Unpacker:
             self._hard_link(parent, name, member)
             return  # the link shares its target's inode, and so its metadata
         if member.isreg():
-            source = self._tar.extractfile(member)
-            assert source is not None  # regular members always have data
-            with source, os.fdopen(os.open(name, _FILE_FLAGS, 0o600, dir_fd=parent), "wb") as out:
-                shutil.copyfileobj(source, out, CHUNK)
+            fd = os.open(name, _FILE_FLAGS, 0o600, dir_fd=parent)
+            try:
+                self._write_data(member, fd)
+                start_writeback(fd)
+            finally:
+                os.close(fd)
         elif member.issym():
             os.symlink(member.linkname, name, dir_fd=parent)
         elif member.ischr() or member.isblk():
@@ -208,6 +230,15 @@ class _Unpacker:
         else:
             raise ImageError(f"layer member {member.name!r} has unsupported type {member.type!r}")
         self._set_metadata(parent, name, member)
+
+    def _write_data(self, member: tarfile.TarInfo, fd: int) -> None:
+        if not member.issparse():
+            self._source.copy_to(fd, member.offset_data, member.size)
+            return
+        source = self._tar.extractfile(member)  # tarfile knows where the holes are
+        assert source is not None  # regular members always have data
+        with source, os.fdopen(os.dup(fd), "wb") as out:
+            shutil.copyfileobj(source, out, CHUNK)
 
     def _hard_link(self, parent: int, name: str, member: tarfile.TarInfo) -> None:
         target = _safe_parts(member.linkname, member.name)

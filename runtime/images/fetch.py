@@ -27,6 +27,7 @@ from runtime.images.media import Descriptor
 from runtime.images.progress import LayerProgress, LayerStatus, Progress
 from runtime.images.registry import BlobStream, RegistryClient
 from runtime.images.store import PARTIAL_PREFIX, ImageStore
+from runtime.images.writeback import start_writeback
 
 _PARTIAL_FLAGS = os.O_RDWR | os.O_CREAT | os.O_APPEND | os.O_CLOEXEC
 
@@ -139,6 +140,7 @@ class _Download:
             view = memoryview(data)
             while view:
                 view = view[os.write(self._fd, view) :]
+            start_writeback(self._fd, self.received, len(data))
         if data:
             self._digest.update(data)
             self.received += len(data)

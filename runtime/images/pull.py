@@ -39,7 +39,7 @@ from runtime.images.store import Image, ImageStore, diff_ids
 
 __all__ = ["LayerProgress", "LayerStatus", "Progress", "ensure_image", "pull"]
 
-MAX_CONCURRENT_DOWNLOADS = 4
+MAX_CONCURRENT_DOWNLOADS = 6
 
 
 def ensure_image(

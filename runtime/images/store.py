@@ -245,6 +245,7 @@ class ImageStore:
 
         from runtime.images.archive import unpack_layer
         from runtime.images.compression import HashingReader, uncompressed
+        from runtime.images.writeback import sync_filesystem
 
         layer = self.layer_path(diff_id)
         staging = Path(tempfile.mkdtemp(dir=self.layers, prefix=".tmp-"))
@@ -255,7 +256,7 @@ class ImageStore:
                 unpack_layer(reader, staging)
                 if f"sha256:{reader.finish()}" != diff_id:
                     raise BlobCorrupt(diff_id, where)
-            _sync_filesystem(staging)
+            sync_filesystem(staging)  # the layer and the blob streamed beside it
             verified()
             try:
                 staging.rename(layer)
@@ -470,24 +471,6 @@ def _rfc3339(timestamp: int) -> str:
         return datetime.fromtimestamp(timestamp, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     except (ValueError, OverflowError, OSError) as exc:
         raise ImageError(f"modification time {timestamp} is out of range") from exc
-
-
-def _sync_filesystem(path: Path) -> None:
-    """Write back everything written to the filesystem of `path`: syncfs(2).
-
-    A layer is up to thousands of files, and a pull streams its blob beside
-    it: one syncfs before the layer's directory is renamed into place makes
-    both durable before either can be found, for a little more than an fsync
-    of the blob alone would cost (tens of milliseconds for 100 MB).
-    """
-    import ctypes
-
-    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
-    try:
-        if ctypes.CDLL(None, use_errno=True).syncfs(fd) != 0:
-            raise OSError(ctypes.get_errno(), f"syncfs of {path} failed")
-    finally:
-        os.close(fd)
 
 
 def _atomic_write(path: Path, data: bytes) -> None:

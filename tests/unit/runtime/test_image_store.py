@@ -4,7 +4,9 @@ import io
 import json
 import os
 import re
+import shutil
 import stat
+import subprocess
 import tarfile
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -531,3 +533,36 @@ def test_ownership_special_bits_and_devices_are_preserved(
     assert stat.S_ISBLK(loop.st_mode)
     assert (os.major(loop.st_rdev), os.minor(loop.st_rdev)) == (7, 0)
     assert owner_and_mode("dev/loop0") == (0, 6, 0o660)
+
+
+@pytest.mark.skipif(shutil.which("tar") is None, reason="needs GNU tar to write sparse members")
+@pytest.mark.parametrize("tar_format", ["gnu", "posix"])
+def test_sparse_members_are_unpacked_with_their_holes(
+    store: ImageStore, tmp_path: Path, tar_format: str
+) -> None:
+    source = tmp_path / "src"
+    source.mkdir()
+    holes = source / "holes"
+    with holes.open("wb") as file:
+        file.truncate(3 << 20)
+        file.write(b"head")
+        file.seek(3_000_000)
+        file.write(b"tail")
+    tarball = tmp_path / "sparse.tar"
+    subprocess.run(
+        [
+            "tar",
+            "--sparse",
+            f"--format={tar_format}",
+            "-cf",
+            str(tarball),
+            "-C",
+            str(source),
+            "holes",
+        ],
+        check=True,
+    )
+
+    (layer,) = store.import_tarball(tarball, "sparse").layers
+
+    assert (layer / "holes").read_bytes() == holes.read_bytes()
