@@ -105,7 +105,7 @@ def bench_cold_start(bench: Bench) -> None:
             await launcher.prepare()
             process = await launcher.start(null, null)
             cold = trio.current_time() - began
-            # runc alone, on the bundle that is now ready: delete, run again.
+            # The runtime alone, on the bundle that is now ready: delete, run again.
             await engine.delete(plan.containers[0].name)
             await process.wait()
             began = trio.current_time()
@@ -116,6 +116,8 @@ def bench_cold_start(bench: Bench) -> None:
             await remove_project_objects(paths, engine)
         return cold, runc_alone
 
+    runtime = Engine(roots.run).name
+
     async def main() -> None:
         become_subreaper()
         results = [await once(attempt) for attempt in range(10)]
@@ -123,7 +125,7 @@ def bench_cold_start(bench: Bench) -> None:
         alone = statistics.median(r[1] for r in results)
         print(
             f"(b) cold start of one container, plan to running with network: median"
-            f" {cold * 1000:.1f} ms; runc run -d alone on the same bundle: {alone * 1000:.1f} ms"
+            f" {cold * 1000:.1f} ms; {runtime} run -d alone on the same bundle: {alone * 1000:.1f} ms"
         )
 
     trio.run(main)

@@ -81,10 +81,12 @@ class ControlHandler:
         )
 
 
-async def _watch_signals(stack: Stack) -> None:
-    with trio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
+async def _watch_signals(stack: Stack, engine: Engine) -> None:
+    with trio.open_signal_receiver(signal.SIGINT, signal.SIGTERM, signal.SIGCHLD) as signals:
         async for signum in signals:
-            if not stack.stopping:
+            if signum == signal.SIGCHLD:
+                engine.reap_orphans()
+            elif not stack.stopping:
                 _log.info("stopping", signal=signal.Signals(signum).name)
                 stack.request_stop()
             else:
@@ -118,7 +120,7 @@ async def supervise(
     stack = Stack(plan, containers, functools.partial(remove_project_objects, engine=engine))
     try:
         async with trio.open_nursery() as nursery:
-            nursery.start_soon(_watch_signals, stack)
+            nursery.start_soon(_watch_signals, stack, engine)
             await nursery.start(control.serve, paths.control_socket, ControlHandler(stack, engine))
             await nursery.start(_run_stack, stack, nursery.cancel_scope)
             on_ready(stack)

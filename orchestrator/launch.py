@@ -84,7 +84,7 @@ class RuncLauncher:
             additional_gids=user.additional_gids,
             hostname=hostname,
             netns=NETNS_DIR / plan.netns_name,
-            cgroup_path=plan.cgroup_path,
+            cgroup_path=self.engine.cgroups_path(plan.cgroup_path),
             files=tuple((target, etc / Path(target).name) for target in files),
         )
         write_bundle(config, self.bundle, rootfs)

@@ -1,10 +1,20 @@
-"""Find and remove cgroups by name, on cgroup v1 and v2 alike.
+"""Find, make and remove cgroups by name, on cgroup v1 and v2 alike.
 
 The OCI runtime removes a container's cgroup when the container is deleted;
-this is for what a crash left behind, and for tests proving nothing did.
+`remove_cgroups` is for what a crash left behind, and for tests proving
+nothing did.
+
+On cgroup v1, runc nests a container's cgroup under the runtime's own cgroup
+in each hierarchy, which may differ from one hierarchy to the next; crun takes
+one path for all of them. So with crun on v1, Corral places the container
+itself (`prepare_cgroups`, `join_cgroups`) the way runc would, devices rules
+included, and runs crun with its cgroup manager disabled.
 """
 
+import ctypes
 import os
+from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 CGROUP_ROOT = Path("/sys/fs/cgroup")
@@ -34,3 +44,151 @@ def remove_cgroups(prefix: str, root: Path = CGROUP_ROOT) -> None:
                 os.rmdir(directory)
             except FileNotFoundError:
                 pass
+
+
+# What a container may use of the host's devices: nothing but mknod and the
+# standard character devices, runc's defaults (null, zero, full, random,
+# urandom, tty, ptmx, /dev/pts/*, /dev/net/tun). (type, major, minor, access),
+# with -1 for "any".
+DEVICE_RULES: tuple[tuple[str, int, int, str], ...] = (
+    ("c", -1, -1, "m"), ("b", -1, -1, "m"), ("c", 1, 3, "rwm"), ("c", 1, 5, "rwm"),
+    ("c", 1, 7, "rwm"), ("c", 1, 8, "rwm"), ("c", 1, 9, "rwm"), ("c", 5, 0, "rwm"),
+    ("c", 5, 2, "rwm"), ("c", 10, 200, "rwm"), ("c", 136, -1, "rwm"),
+)  # fmt: skip
+
+_HYBRID_V2 = "unified"
+_CLONE_NEWNS = 0x00020000
+_MS_REC = 16384
+_MS_SLAVE = 1 << 19
+_MNT_DETACH = 2
+_libc = ctypes.CDLL(None, use_errno=True)
+
+
+@dataclass(frozen=True)
+class Hierarchy:
+    """One mounted cgroup hierarchy and this process's cgroup in it."""
+
+    mount_point: Path
+    own: str
+    """This process's cgroup, relative to the mount point ("" at its root)."""
+    controllers: frozenset[str]
+    """Its v1 controllers (or `name=...`); empty for the cgroup v2 hierarchy."""
+
+    def cgroup(self, name: str) -> Path:
+        return self.mount_point / self.own / name
+
+
+def own_hierarchies(proc_cgroup: str, mountinfo: str) -> list[Hierarchy]:
+    """The mounted hierarchies and where this process sits in each, from the
+    texts of /proc/self/cgroup and /proc/self/mountinfo (a hierarchy mounted
+    twice counts once)."""
+    own: dict[frozenset[str], str] = {}
+    for line in proc_cgroup.splitlines():
+        number, controllers, path = line.split(":", 2)
+        own[frozenset(controllers.split(",")) if number != "0" else frozenset()] = path
+    hierarchies: dict[frozenset[str], Hierarchy] = {}
+    for line in mountinfo.splitlines():
+        fields = line.split()
+        separator = fields.index("-")
+        fstype, options = fields[separator + 1], set(fields[separator + 3].split(","))
+        if fstype == "cgroup2":
+            matches = [frozenset[str]()] if frozenset() in own else []
+        elif fstype == "cgroup":
+            matches = [key for key in own if key and key <= options]
+        else:
+            continue
+        for key in matches:
+            root = fields[3]
+            path = own[key].removeprefix(root) if root != "/" else own[key]
+            point = Path(fields[4].replace("\\040", " "))
+            hierarchies.setdefault(key, Hierarchy(point, path.strip("/"), key))
+    return list(hierarchies.values())
+
+
+def current_hierarchies() -> list[Hierarchy]:
+    with open("/proc/self/cgroup", encoding="utf-8") as cgroup:
+        proc_cgroup = cgroup.read()
+    with open("/proc/self/mountinfo", encoding="utf-8") as mountinfo:
+        return own_hierarchies(proc_cgroup, mountinfo.read())
+
+
+def is_unified(root: Path = CGROUP_ROOT) -> bool:
+    """Whether `root` is a cgroup v2 mount (no v1 hierarchies at all)."""
+    return (root / "cgroup.controllers").exists()
+
+
+def hybrid_with_controllers(root: Path = CGROUP_ROOT) -> bool:
+    """Whether v1 hierarchies sit beside a v2 one that holds controllers, the
+    hybrid layout crun refuses ("cgroups in hybrid mode not supported")."""
+    controllers = root / _HYBRID_V2 / "cgroup.controllers"
+    try:
+        return bool(controllers.read_text().strip())
+    except OSError:
+        return False
+
+
+def device_rule_lines() -> list[str]:
+    """DEVICE_RULES as the v1 devices controller writes them."""
+
+    def number(value: int) -> str:
+        return "*" if value < 0 else str(value)
+
+    return [f"{kind} {number(major)}:{number(minor)} {access}"
+            for kind, major, minor, access in DEVICE_RULES]  # fmt: skip
+
+
+def prepare_cgroups(name: str, hierarchies: Sequence[Hierarchy]) -> list[Path]:
+    """Make cgroup `name` under our own in each hierarchy, the devices one
+    limited to DEVICE_RULES; the `cgroup.procs` files a process writes to join."""
+    procs = []
+    for hierarchy in hierarchies:
+        cgroup = hierarchy.cgroup(name)
+        cgroup.mkdir(exist_ok=True)
+        if "cpuset" in hierarchy.controllers:
+            # A new v1 cpuset has no CPUs and no memory nodes: nobody could join it.
+            for knob in ("cpuset.cpus", "cpuset.mems"):
+                if not (cgroup / knob).read_text().strip():
+                    (cgroup / knob).write_text((cgroup.parent / knob).read_text())
+        if "devices" in hierarchy.controllers:
+            (cgroup / "devices.deny").write_text("a")
+            for rule in device_rule_lines():
+                (cgroup / "devices.allow").write_text(rule)
+        procs.append(cgroup / "cgroup.procs")
+    return procs
+
+
+def join_cgroups(procs: Sequence[Path]) -> None:
+    """Move the calling process into each cgroup (it writes "0" to cgroup.procs).
+    Runs between fork and exec, so it only makes system calls."""
+    for path in procs:
+        fd = os.open(path, os.O_WRONLY | os.O_CLOEXEC)
+        try:
+            os.write(fd, b"0")
+        finally:
+            os.close(fd)
+
+
+def remove_cgroup(name: str, hierarchies: Sequence[Hierarchy]) -> None:
+    """rmdir cgroup `name` in each hierarchy; a missing or still busy one is left."""
+    for hierarchy in hierarchies:
+        try:
+            os.rmdir(hierarchy.cgroup(name))
+        except OSError:
+            pass
+
+
+def hide_hybrid_v2(root: Path = CGROUP_ROOT) -> None:
+    """Move the calling process into a mount namespace of its own where the
+    hybrid layout's v2 hierarchy is not mounted, so that crun sees plain v1.
+    For a child between fork and exec (a process with threads cannot unshare
+    its mount namespace); the host's mounts are untouched: the cgroup mounts
+    are made slaves first, so the unmount does not propagate back."""
+    _check(_libc.unshare(_CLONE_NEWNS), "unshare")
+    _check(_libc.mount(None, bytes(root), None, _MS_SLAVE | _MS_REC, None), "mount")
+    _check(_libc.umount2(bytes(root / _HYBRID_V2), _MNT_DETACH), "umount2")
+
+
+def _check(result: int, what: str) -> None:
+    if result != 0:
+        code = ctypes.get_errno()
+        raise OSError(code, f"{what}: {os.strerror(code)}")

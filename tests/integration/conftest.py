@@ -24,12 +24,21 @@ def image_data_root(test_root: Path) -> Path:
 
 
 @pytest.fixture
-def corral(test_root: Path, image_data_root: Path, project_prefix: str) -> Iterator[Corral]:
+def runtime() -> str | None:
+    """The OCI runtime of the `corral` fixture: Corral's own choice, unless a
+    test parametrizes `runtime` (over stack_helpers.RUNTIMES)."""
+    return None
+
+
+@pytest.fixture
+def corral(
+    test_root: Path, image_data_root: Path, project_prefix: str, runtime: str | None
+) -> Iterator[Corral]:
     """A fresh project with its own run root; fails the test if anything of
     the project is left when the test is over."""
     workdir = Path(tempfile.mkdtemp(prefix="w", dir=test_root))
     instance = Corral(
-        test_root / "run", image_data_root, workdir, f"{project_prefix}{next(_counter)}"
+        test_root / "run", image_data_root, workdir, f"{project_prefix}{next(_counter)}", runtime
     )
     yield instance
     left = instance.leftovers()

@@ -3,6 +3,7 @@ roots, and prove that nothing of a project is left once it is down."""
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -15,6 +16,8 @@ from typing import Any
 from tests.leaks import leftovers
 
 COMMAND_TIMEOUT = 60.0
+RUNTIMES = [name for name in ("crun", "runc") if shutil.which(name)]
+"""The OCI runtimes installed here; tests that must pass on each take `runtime`."""
 REPO = Path(__file__).resolve().parents[2]
 
 
@@ -24,15 +27,20 @@ class Corral:
     data_root: Path
     workdir: Path
     project: str
+    runtime: str | None = None
+    """CORRAL_RUNTIME for the commands; None leaves Corral's own choice."""
 
     @property
     def env(self) -> dict[str, str]:
-        return {
+        env = {
             **os.environ,
             "CORRAL_RUN_ROOT": str(self.run_root),
             "CORRAL_DATA_ROOT": str(self.data_root),
             "PYTHONPATH": str(REPO),
         }
+        if self.runtime is not None:
+            env["CORRAL_RUNTIME"] = self.runtime
+        return env
 
     @property
     def compose_file(self) -> Path:
