@@ -17,7 +17,9 @@ from orchestrator import cli_images, config
 from orchestrator.errors import CorralError
 from orchestrator.paths import StateRoots
 
-_STACK_COMMANDS = ("up", "down", "ps", "exec", "config")
+_STACK_COMMANDS = ("up", "down", "ps", "exec", "config", "pull")
+POLICY_CHOICES = ("always", "missing", "never")
+"""What `up --pull` accepts."""
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -34,11 +36,22 @@ def _parser() -> argparse.ArgumentParser:
 
     up = commands.add_parser("up", help="create and start the stack")
     up.add_argument("-d", "--detach", action="store_true", help="run in the background")
+    up.add_argument(
+        "--pull", choices=POLICY_CHOICES, help="pull images so (default: each pull_policy)"
+    )
     up.add_argument("services", nargs="*", metavar="SERVICE")
     commands.add_parser("down", help="stop the stack and remove everything it made")
     ps = commands.add_parser("ps", help="list the stack's containers")
     ps.add_argument("--format", choices=("table", "json"), default="table")
     config.add_parser(commands)
+    pull = commands.add_parser("pull", help="pull the services' images")
+    pull.add_argument("--policy", choices=("always", "missing"), help="override pull_policy")
+    pull.add_argument("-q", "--quiet", action="store_true", help="print no progress")
+    pull.add_argument("--ignore-pull-failures", action="store_true", help="report failures, exit 0")
+    pull.add_argument(
+        "--include-deps", action="store_true", help="also pull the named services' dependencies"
+    )
+    pull.add_argument("services", nargs="*", metavar="SERVICE")
     exec_ = commands.add_parser("exec", help="run a command in a running service")
     exec_.add_argument("service")
     exec_.add_argument("argv", nargs=argparse.REMAINDER, metavar="COMMAND")

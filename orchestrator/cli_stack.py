@@ -1,4 +1,4 @@
-"""The stack commands: `up`, `down`, `ps`, `exec` and `config`.
+"""The stack commands: `up`, `down`, `ps`, `exec`, `config` and `pull`.
 
 They read the Compose files (or, for `down`, `ps` and `exec` with -p, only
 the project's name) and talk to the project's supervisor over its control
@@ -7,24 +7,22 @@ commands never pay for the Compose loader.
 """
 
 import argparse
+import contextlib
 import json
 import os
 import select
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from orchestrator import config
 from orchestrator.control.client import is_alive, request
-from orchestrator.errors import CorralError, ImageMissing, NotRunning, Problem
+from orchestrator.errors import CorralError, ImageMissing, NotRunning
 from orchestrator.paths import ProjectPaths, StateRoots
 from orchestrator.spec import LoadOptions, ProjectSpec, find_compose_files, load_project
-from orchestrator.spec.model import Location
 from orchestrator.spec.project import project_name
-
-if TYPE_CHECKING:
-    from runtime.images import Image
+from orchestrator.stack_images import images_for_up, pull_stack
 
 DOWN_TIMEOUT = 120.0
 
@@ -34,7 +32,7 @@ def _load(args: argparse.Namespace, *, interpolate: bool = True) -> ProjectSpec:
     options = LoadOptions(
         project_flag=args.project_name,
         profiles=args.profile,
-        services=args.services if args.command == "up" else (),
+        services=args.services if args.command in ("up", "pull") else (),
         env_files=[path.resolve() for path in args.env_file],
         project_dir=args.project_directory.resolve() if args.project_directory else None,
         interpolate=interpolate,
@@ -57,34 +55,6 @@ def _project_paths(args: argparse.Namespace, roots: StateRoots) -> ProjectPaths:
     return roots.project(_load(args).name)
 
 
-def _resolve_images(
-    project: ProjectSpec, services: Sequence[str], roots: StateRoots
-) -> "dict[str, Image]":
-    from runtime.errors import ImageError, ImageNotFound
-    from runtime.images import ImageStore
-
-    store = ImageStore(roots.images)
-    images: dict[str, Image] = {}
-    problems: list[Problem] = []
-    for service in project.services:
-        if services and service.name not in services:
-            continue
-        location = service.image_location or Location(project.files[0], 0)
-        key = f"services.{service.name}.image"
-        if service.image is None:
-            message = "Corral cannot build images yet; name an image"
-            problems.append(Problem(location.file, location.line, key, message, location.column))
-            continue
-        try:
-            images[service.name] = store.resolve(service.image)
-        except (ImageNotFound, ImageError) as exc:
-            message = f"{exc} (add it with `corral image import TARBALL {service.image}`)"
-            problems.append(Problem(location.file, location.line, key, message, location.column))
-    if problems:
-        raise ImageMissing("\n".join(str(p) for p in problems))
-    return images
-
-
 def _selected_services(project: ProjectSpec, services: Sequence[str]) -> list[str]:
     known = {s.name for s in project.services}
     unknown = [name for name in services if name not in known]
@@ -100,7 +70,7 @@ def _up(args: argparse.Namespace, roots: StateRoots) -> int:
     if is_alive(paths.control_socket):
         print(f"project {project.name} is already up; `corral down` stops it")
         return 0
-    images = _resolve_images(project, services, roots)
+    images = images_for_up(project, services, roots, pull=args.pull)
 
     from orchestrator import starter
 
@@ -177,6 +147,24 @@ def _exec(args: argparse.Namespace, roots: StateRoots) -> int:
     return int(reply["exit_code"])
 
 
+def _pull(args: argparse.Namespace, roots: StateRoots) -> int:
+    project = _load(args)
+    selected = _selected_services(project, args.services)
+    services = selected if args.include_deps or not args.services else args.services
+    quiet = open(os.devnull, "w") if args.quiet else contextlib.nullcontext(sys.stdout)  # noqa: SIM115
+    with quiet as stream:
+        images, problems = pull_stack(project, services, roots, policy=args.policy, stream=stream)
+    for line in sorted({f"{image.reference} {image.digest}" for image in images.values()}):
+        print(line)
+    if not problems:
+        return 0
+    message = "\n".join(str(problem) for problem in problems)
+    if args.ignore_pull_failures:
+        _warn(message)
+        return 0
+    raise ImageMissing(message)
+
+
 def _config(args: argparse.Namespace, roots: StateRoots) -> int:
     return config.run(args, _load(args, interpolate=not args.no_interpolate))
 
@@ -187,4 +175,5 @@ COMMANDS = {
     "ps": _ps,
     "exec": _exec,
     "config": _config,
+    "pull": _pull,
 }

@@ -45,7 +45,7 @@ COMPOSE_TOP_LEVEL = {"volumes", "secrets", "configs", "models"}
 SUPPORTED_SERVICE_KEYS = {
     "image", "command", "entrypoint", "environment", "env_file", "working_dir", "user",
     "hostname", "restart", "depends_on", "networks", "stop_signal", "stop_grace_period",
-    "profiles",
+    "profiles", "pull_policy",
 }  # fmt: skip
 
 _SERVICE_NAME = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_.-]*$")
@@ -114,6 +114,8 @@ def _partly_run(key: str, value: Any) -> list[tuple[str, str]]:
                 ignored.append((f".{dependency.service}.condition",
                                 f"Corral does not wait for {dependency.condition} yet; it only "
                                 "waits for the service to start"))  # fmt: skip
+    elif key == "pull_policy" and value == "build":
+        ignored.append(("", "Corral cannot build images yet; it runs the image the store holds"))
     return ignored
 
 

@@ -34,9 +34,15 @@ def _rejected(corral: Corral, *args: str) -> str:
             "{file}:4:5: services.web.ports: Corral does not run this key yet; it is ignored",
         ),
         (
-            "services:\n  web:\n    image: nosuch\n",
-            "{file}:3:5: services.web.image: image 'nosuch:latest' is not in the image store"
-            " (add it with `corral image import TARBALL nosuch`)",
+            "services:\n  web:\n    image: nosuch\n    pull_policy: never\n",
+            "{file}:3:5: services.web.image: image 'nosuch:latest' is not in the image store,"
+            " and its pull_policy is never"
+            " (add it with `corral image pull`, `image load` or `image import`)",
+        ),
+        (
+            "services:\n  web:\n    image: 127.0.0.1:1/nosuch\n",
+            "{file}:3:5: services.web.image: cannot pull 127.0.0.1:1/nosuch: registry 127.0.0.1:1"
+            " failed 5 times: cannot connect to 127.0.0.1:1: Connection refused",
         ),
         (
             "services:\n  a:\n    image: busybox\n    depends_on: [b]\n"
@@ -49,7 +55,15 @@ def _rejected(corral: Corral, *args: str) -> str:
             " on-failure[:N], unless-stopped",
         ),
     ],
-    ids=["malformed-yaml", "unknown-key", "unsupported-key", "unknown-image", "cycle", "restart"],
+    ids=[
+        "malformed-yaml",
+        "unknown-key",
+        "unsupported-key",
+        "unknown-image",
+        "unreachable-registry",
+        "cycle",
+        "restart",
+    ],
 )
 def test_bad_compose_file_is_rejected_with_file_line_and_key(
     corral: Corral, text: str, message: str

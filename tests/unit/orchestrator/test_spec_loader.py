@@ -1056,3 +1056,21 @@ def test_project_name_comes_from_the_first_file(tmp_path: Path) -> None:
     assert load(base, override).name == "other"
     plain = write(tmp_path / "second", "services:\n  web:\n    image: b\n", name="plain.yaml")
     assert load(base, plain).name == "first"
+
+
+@pytest.mark.parametrize("policy", ["always", "missing", "never", "daily", "every_12h"])
+def test_pull_policies_corral_runs_load_without_warning(tmp_path: Path, policy: str) -> None:
+    path = write(tmp_path, f"services:\n  web:\n    image: alpine\n    pull_policy: {policy}\n")
+    warnings: list[str] = []
+    assert load(path, warnings=warnings).service("web").pull_policy == policy
+    assert warnings == []
+
+
+def test_pull_policy_build_warns_that_corral_cannot_build(tmp_path: Path) -> None:
+    path = write(tmp_path, "services:\n  web:\n    image: alpine\n    pull_policy: build\n")
+    warnings: list[str] = []
+    load(path, warnings=warnings)
+    assert warnings == [
+        f"{path}:4:5: services.web.pull_policy: "
+        "Corral cannot build images yet; it runs the image the store holds"
+    ]
