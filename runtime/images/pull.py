@@ -160,8 +160,8 @@ class _Pull:
         descriptor = Descriptor(media_type_of(document, content_type), digest, len(data))
         manifest = parse_manifest(document, f"manifest {digest} of {shown}")
         with self._store.writing():
-            config = self._config(manifest, digest)
-            self._layers(manifest, diff_ids(load_json(config, "config"), "config"))
+            config, layer_ids = self._config(manifest, digest)
+            self._layers(manifest, layer_ids)
             self._store.put_verified(config, manifest.config.digest, f"config of {shown}")
             self._store.put_verified(data, digest, f"registry {registry.host}")
             index_digest = None
@@ -171,18 +171,21 @@ class _Pull:
             self._store.tag(shown, descriptor, index=index_digest, checked=began)
         return self._store.image(shown, digest)
 
-    def _config(self, manifest: Manifest, digest: str) -> bytes:
-        """The config blob, checked, after its diff ids match the manifest's layers."""
+    def _config(self, manifest: Manifest, digest: str) -> tuple[bytes, list[str]]:
+        """The config blob, checked, and its diff ids, one per layer of the manifest."""
         where = f"config of {self._shown}"
-        data = self._registry.small_blob(self._ref.repository, manifest.config)
-        self._verified(data, manifest.config.digest)
+        if self._store.has_blob(manifest.config.digest):
+            data = self._store.read_blob(manifest.config.digest)
+        else:
+            data = self._registry.small_blob(self._ref.repository, manifest.config)
+            self._verified(data, manifest.config.digest)
         layer_ids = diff_ids(load_json(data, where), where)
         if len(layer_ids) != len(manifest.layers):
             raise ImageError(
                 f"{where} lists {len(layer_ids)} layers, its manifest {digest}"
                 f" {len(manifest.layers)}"
             )
-        return data
+        return data, layer_ids
 
     def _layers(self, manifest: Manifest, layer_ids: list[str]) -> None:
         """Fetch the layers the store lacks, at most MAX_CONCURRENT_DOWNLOADS at once."""

@@ -327,6 +327,8 @@ class RegistryClient:
             token = document.get("token") or document.get("access_token")
         if not isinstance(token, str) or not token:
             raise RegistryError(f"the token service of registry {self.host} sent no token")
+        if not token.isprintable():  # it goes into a header line
+            raise RegistryError(f"the token service of registry {self.host} sent a bad token")
         return token
 
     def raise_for_status(self, response: Response, repository: str, *, what: str) -> None:

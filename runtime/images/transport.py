@@ -27,6 +27,7 @@ READ_TIMEOUT = 30.0
 _MAX_LINE = 65_536
 _MAX_HEADERS = 128
 _NO_BODY = frozenset({204, 304})
+_DRAINED = 65_536  # a body this small is read to keep its connection, rather than closed
 
 
 class TransportError(Exception):
@@ -40,6 +41,11 @@ class ConnectError(TransportError):
 class HandshakeError(TransportError):
     """The TLS handshake failed for another reason than the certificate: the
     server may not speak TLS at all."""
+
+
+class _Dropped(TransportError):
+    """The server closed the connection before answering: on a connection that was
+    idle in the pool, it closed it meanwhile."""
 
 
 class CertificateError(TransportError):
@@ -143,7 +149,14 @@ class Response:
         return b""
 
     def close(self) -> None:
-        """Give the connection back if the body was read to its end, else close it."""
+        """Give the connection back once the body is read to its end (a small one,
+        such as an error's, is read now), else close it."""
+        if not self._ended and not self._chunked and (self._left or 0) <= _DRAINED:
+            try:
+                while self.read(_DRAINED):
+                    pass
+            except TransportError:
+                pass  # _fail closed the connection
         connection, self._connection = self._connection, None
         if connection is not None:
             connection.close()
@@ -216,7 +229,7 @@ class Transport:
         if pooled is not None:
             try:
                 return self._exchange(pooled, method, message)
-            except TransportError:
+            except _Dropped:
                 pass  # the server closed this idle connection meanwhile: once more, afresh
         return self._exchange(self._connect(origin), method, message)
 
@@ -246,10 +259,10 @@ class Transport:
         except OSError as exc:
             raise ConnectError(f"cannot connect to {origin.host}: {_describe(exc)}") from exc
         try:
-            sock.settimeout(READ_TIMEOUT)
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             if origin.scheme == "https":
-                sock = self._handshake(sock, origin)
+                sock = self._handshake(sock, origin)  # still within CONNECT_TIMEOUT
+            sock.settimeout(READ_TIMEOUT)
         except BaseException:
             sock.close()
             raise
@@ -278,6 +291,9 @@ class Transport:
             status, headers, reusable = _read_head(connection.file, host)
             while 100 <= status < 200:  # an interim response: the real one follows
                 status, headers, reusable = _read_head(connection.file, host)
+        except (BrokenPipeError, ConnectionResetError) as exc:
+            connection.close()
+            raise _Dropped(f"{host}: {_describe(exc)}") from exc
         except OSError as exc:
             connection.close()
             raise TransportError(f"{host}: {_describe(exc)}") from exc
@@ -301,7 +317,7 @@ def _read_head(file: BinaryIO, host: str) -> tuple[int, dict[str, str], bool]:
     """(status, headers, whether the connection stays open) of a response head."""
     line = file.readline(_MAX_LINE)
     if not line:
-        raise TransportError(f"{host}: the server closed the connection without a response")
+        raise _Dropped(f"{host}: the server closed the connection without a response")
     version, _, rest = line.decode("latin-1").rstrip("\r\n").partition(" ")
     code = rest[:3]
     if not version.startswith("HTTP/1.") or not code.isdigit():
