@@ -1,13 +1,14 @@
 """Compose's `pull_policy` values: when an image is pulled before it is used.
 
-    always                 pull (check the registry) every time
+    always                    pull (check the registry) every time
     missing, if_not_present   pull only an image the store lacks
-    never                  never pull; an absent image is an error
-    daily, weekly          check again once the last check is 24 h, 7 days old
-    every_<duration>       the same after a Go duration (`every_12h`, `every_1h30m`)
+    never                     never pull; an absent image is an error
+    daily, weekly             check again once the last check is 24 h, 7 days old
+    every_<duration>          the same after a Go duration (`every_12h`, `every_1h30m`)
 
-`build` is Compose's too, but Corral builds nothing: it is refused by name.
-This module imports nothing heavy, so the Compose loader can validate with it.
+`build` is Compose's too, but Corral builds nothing: `parse_pull_policy`
+refuses it by name, `validate_pull_policy` (for a Compose loader) lets it
+pass. This module imports nothing heavy, so the loader can use it.
 """
 
 import re
@@ -53,6 +54,13 @@ def parse_pull_policy(text: str) -> PullPolicy:
     if text.startswith(_EVERY):
         return PullPolicy(text, True, _seconds(text))
     raise ValueError(f"{text!r} is not a pull policy: expected {_EXPECTED}")
+
+
+def validate_pull_policy(text: str) -> None:
+    """ValueError unless `text` is a Compose pull_policy. `build` passes: Compose
+    accepts it, though `parse_pull_policy` refuses it, for Corral builds nothing."""
+    if text != "build":
+        parse_pull_policy(text)
 
 
 def _seconds(text: str) -> float:

@@ -4,7 +4,7 @@ import re
 
 import pytest
 
-from runtime.images.policy import PullPolicy, parse_pull_policy
+from runtime.images.policy import PullPolicy, parse_pull_policy, validate_pull_policy
 
 pytestmark = pytest.mark.timeout(10)
 
@@ -51,3 +51,10 @@ def test_policies(text: str, pull_absent: bool, refresh: float | None) -> None:
 def test_refused_policies_say_why(text: str, message: str) -> None:
     with pytest.raises(ValueError, match=f"^{re.escape(message)}$"):
         parse_pull_policy(text)
+
+
+def test_validation_for_a_compose_loader_lets_build_pass() -> None:
+    for text in ("build", "always", "every_5m"):
+        validate_pull_policy(text)
+    with pytest.raises(ValueError, match=r"^'rebuild' is not a pull policy"):
+        validate_pull_policy("rebuild")
