@@ -403,7 +403,10 @@ class ImageStore:
         blobs: set[str] = set()
         layers: set[str] = set()
         tags = list(self._tags())
-        blobs.update(a[INDEX_ANNOTATION] for _, _, a in tags if INDEX_ANNOTATION in a)
+        for _, _, annotations in tags:
+            index = annotations.get(INDEX_ANNOTATION)
+            if isinstance(index, str) and DIGEST.fullmatch(index):
+                blobs.add(index)
         for digest in {digest for _, digest, _ in tags}:
             manifest_json, config = self._manifest_and_config(digest)
             manifest = parse_manifest(manifest_json, f"manifest {digest}")
