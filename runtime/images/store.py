@@ -204,10 +204,15 @@ class ImageStore:
             yield
 
     def put_bytes(self, data: bytes) -> str:
-        """Store `data` as a blob and return its digest."""
+        """Store the small blob `data` (a blob stored corrupt is replaced) and return its
+        digest."""
         hex_digest = hashlib.sha256(data).hexdigest()
         path = self.blobs / hex_digest
-        if not path.exists():
+        try:
+            stored = path.read_bytes() == data
+        except FileNotFoundError:
+            stored = False
+        if not stored:
             _atomic_write(path, data)
         return f"sha256:{hex_digest}"
 

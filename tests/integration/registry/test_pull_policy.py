@@ -166,3 +166,17 @@ def test_build_and_unknown_policies_are_refused(store: ImageStore) -> None:
         ensure_image(store, "busybox", "build")
     with pytest.raises(ValueError, match=r"^'often' is not a pull policy"):
         ensure_image(store, "busybox", "often")
+
+
+def test_a_corrupt_stored_manifest_is_pulled_again(
+    registry: Registry, store: ImageStore, tmp_path: Path
+) -> None:
+    pushed = push(registry, tmp_path, b"mended")
+    image = ensure_image(store, pushed, "missing")
+    manifest = store.blob_path(image.digest)
+    manifest.write_bytes(manifest.read_bytes() + b" ")
+
+    mended = ensure_image(store, pushed, "missing")
+
+    assert mended == image
+    assert store.read_blob(image.digest)
