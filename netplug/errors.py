@@ -1,8 +1,8 @@
 """Errors raised by the netplug package.
 
-    NetworkError            base of every error below
-     ├── NetlinkError       a netlink operation failed; names the object and errno
-     └── SubnetExhausted    no free subnet is left in the address pool
+NetworkError            base of every error below
+ ├── NetlinkError       a netlink operation failed; names the object and errno
+ └── SubnetExhausted    no free subnet is left in the address pool
 """
 
 

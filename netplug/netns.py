@@ -20,8 +20,9 @@ from netplug._netlink import (
     translated,
     unshare_netns,
 )
+from netplug.names import NETNS_DIR, list_netns
 
-NETNS_DIR = Path("/run/netns")
+__all__ = ["NETNS_DIR", "create_netns", "list_netns", "remove_netns"]
 
 _MS_BIND = 4096
 _MS_REC = 16384
@@ -87,12 +88,3 @@ def _remove_netns(path: Path) -> None:
 async def remove_netns(name: str) -> None:
     """Unmount and delete the named netns; a missing one is not an error."""
     await trio.to_thread.run_sync(_remove_netns, _path_of(name))
-
-
-def list_netns(prefix: str) -> list[str]:
-    """Names of the namespaces under NETNS_DIR that start with `prefix`, sorted."""
-    try:
-        names = os.listdir(NETNS_DIR)
-    except FileNotFoundError:
-        return []
-    return sorted(name for name in names if name.startswith(prefix))

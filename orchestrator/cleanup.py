@@ -37,8 +37,3 @@ def _remove_files(paths: ProjectPaths) -> None:
     remove_cgroups(paths.kernel_prefix)
     shutil.rmtree(paths.data, ignore_errors=True)
     shutil.rmtree(paths.run, ignore_errors=True)
-
-
-def has_leftovers(paths: ProjectPaths) -> bool:
-    """Whether a project that no supervisor runs left state behind."""
-    return paths.run.exists() or bool(list_netns(paths.kernel_prefix))

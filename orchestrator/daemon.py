@@ -1,29 +1,36 @@
 """The supervisor process: one stack, its control socket, its signals.
 
-`supervise` runs in the foreground of `corral up`, or in the detached
-process `corral up -d` forks. It returns once the stack is down, whether
-that was asked over the control socket, by SIGINT/SIGTERM, or forced by
-an error during start (then nothing is left half-started).
+`run_stack` (and `supervise` under it) runs in the foreground of `corral
+up`, or in the detached process `corral up -d` forks (see `starter`). It
+returns once the stack is down, whether that was asked over the control
+socket, by SIGINT/SIGTERM, or forced by an error during start (then nothing
+is left half-started).
 """
 
 import functools
 import os
 import signal
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from typing import IO, Any
 
 import structlog
 import trio
 
+from netplug.errors import NetworkError
+from netplug.ipam import networks_in_use
 from orchestrator.cleanup import remove_project_objects
 from orchestrator.control import server as control
-from orchestrator.errors import CorralError
+from orchestrator.errors import CorralError, StackError
 from orchestrator.launch import RuncLauncher
 from orchestrator.logs import LogSink
-from orchestrator.plan import StackPlan
+from orchestrator.paths import ProjectPaths
+from orchestrator.plan import StackPlan, make_plan
 from orchestrator.service import Container, State
+from orchestrator.spec import ProjectSpec
 from orchestrator.supervisor import Stack
 from runtime.engine import Engine, become_subreaper
+from runtime.errors import ContainerRuntimeError
+from runtime.images import Image
 
 _log = structlog.get_logger("corral")
 
@@ -127,3 +134,48 @@ async def supervise(
     finally:
         for log in logs.values():
             log.close()
+
+
+def _first_error(error: BaseException) -> BaseException:
+    """The error a user should read, out of Trio's exception groups, with
+    runtime and netplug errors translated at this boundary."""
+    while isinstance(error, BaseExceptionGroup):
+        error = next(
+            (e for e in error.exceptions if not isinstance(e, trio.Cancelled)), error.exceptions[0]
+        )
+    if isinstance(error, ContainerRuntimeError | NetworkError):
+        return StackError(str(error))
+    return error
+
+
+def run_stack(
+    project: ProjectSpec,
+    images: Mapping[str, Image],
+    services: Sequence[str],
+    paths: ProjectPaths,
+    console: IO[str] | None,
+    on_ready: Callable[[Stack], None],
+) -> None:
+    """Plan the stack and run it in this process until it is down."""
+
+    async def main() -> None:
+        engine = Engine(paths.runtime_state)
+        plan = make_plan(project, images, await networks_in_use(), paths, services)
+        await supervise(plan, engine, console, on_ready)
+
+    try:
+        trio.run(main)
+    except BaseException as error:  # noqa: BLE001 - re-raised, unwrapped
+        first = _first_error(error)
+        if first is error:
+            raise
+        raise first from error
+
+
+def announce_ready(stack: Stack) -> None:
+    _log.info("stack is up; Ctrl-C stops it", project=stack.plan.project.name)
+
+
+def remove_project(paths: ProjectPaths) -> None:
+    """Remove what a dead supervisor left of the project."""
+    trio.run(remove_project_objects, paths, Engine(paths.runtime_state))

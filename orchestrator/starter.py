@@ -1,99 +1,151 @@
 """Bring a validated project up, in the foreground or detached.
 
-`corral up -d` forks before any event loop exists; the child becomes the
-supervisor in a session of its own, and tells the waiting parent through a
-pipe either `ready` (every container started) or the error that stopped it,
-so the command's exit code says whether the stack came up.
+`corral up -d` runs the supervisor in a process of its own, in a session of
+its own, which tells the waiting command through a pipe either `ready`
+(every container started) or the error that stopped it, so the command's
+exit code says whether the stack came up.
+
+That process is best forked early, before the CLI reads the Compose files
+(`fork_supervisor`): it imports Trio and the supervisor's modules, the
+larger part of its start-up, on the other core while the CLI loads the
+project, then receives the project through a pipe (`EarlySupervisor.start`).
+`start_detached` forks it once the project is loaded, for a caller without
+an early one. So that the CLI can import this module before it knows
+whether it needs Trio, the module imports nothing heavy itself: the
+supervisor's code is in `daemon`, imported by the process that runs it.
 """
 
 import os
+import pickle
+import signal
 import sys
 import traceback
-from collections.abc import Callable, Mapping, Sequence
-from typing import IO, NoReturn
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, NoReturn, Self
 
-import structlog
-import trio
-
-from netplug.errors import NetworkError
-from netplug.ipam import networks_in_use
-from orchestrator.cleanup import has_leftovers, remove_project_objects
-from orchestrator.daemon import supervise
-from orchestrator.errors import CorralError, StackError
-from orchestrator.logconfig import configure_logging
+from netplug.names import list_netns
+from orchestrator.errors import CorralError
 from orchestrator.paths import ProjectPaths
-from orchestrator.plan import make_plan
-from orchestrator.spec import ProjectSpec
-from orchestrator.supervisor import Stack
-from runtime.engine import Engine
-from runtime.errors import ContainerRuntimeError
-from runtime.images import Image
 
-_log = structlog.get_logger("corral")
-
-
-def _first_error(error: BaseException) -> BaseException:
-    """The error a user should read, out of Trio's exception groups, with
-    runtime and netplug errors translated at this boundary."""
-    while isinstance(error, BaseExceptionGroup):
-        error = next(
-            (e for e in error.exceptions if not isinstance(e, trio.Cancelled)), error.exceptions[0]
-        )
-    if isinstance(error, ContainerRuntimeError | NetworkError):
-        return StackError(str(error))
-    return error
-
-
-def _run(
-    project: ProjectSpec,
-    images: Mapping[str, Image],
-    services: Sequence[str],
-    paths: ProjectPaths,
-    console: IO[str] | None,
-    on_ready: Callable[[Stack], None],
-) -> None:
-    async def main() -> None:
-        engine = Engine(paths.runtime_state)
-        plan = make_plan(project, images, await networks_in_use(), paths, services)
-        await supervise(plan, engine, console, on_ready)
-
-    try:
-        trio.run(main)
-    except BaseException as error:  # noqa: BLE001 - re-raised, unwrapped
-        first = _first_error(error)
-        if first is error:
-            raise
-        raise first from error
+if TYPE_CHECKING:
+    from orchestrator.spec import ProjectSpec
+    from orchestrator.supervisor import Stack
+    from runtime.images import Image
 
 
 def run_foreground(
-    project: ProjectSpec,
-    images: Mapping[str, Image],
+    project: "ProjectSpec",
+    images: Mapping[str, "Image"],
     services: Sequence[str],
     paths: ProjectPaths,
 ) -> int:
-    def ready(stack: Stack) -> None:
-        _log.info("stack is up; Ctrl-C stops it", project=project.name)
+    from orchestrator import daemon
 
-    _run(project, images, services, paths, sys.stdout, ready)
+    daemon.run_stack(project, images, services, paths, sys.stdout, daemon.announce_ready)
     return 0
 
 
+class EarlySupervisor:
+    """A supervisor process forked before the project was read.
+
+    It waits for the project on a pipe: `start` sends it and waits for the
+    stack to be up; `cancel`, or leaving the `with` block without `start`,
+    ends the process, which has made nothing yet.
+    """
+
+    def __init__(self, pid: int, work_fd: int, report_fd: int) -> None:
+        self.pid = pid
+        self._work_fd = work_fd
+        self._report_fd = report_fd
+        self._done = False
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.cancel()
+
+    def start(
+        self,
+        project: "ProjectSpec",
+        images: Mapping[str, "Image"],
+        services: Sequence[str],
+        paths: ProjectPaths,
+    ) -> int:
+        """Hand the project over; 0 once every container started, else CorralError."""
+        if self._done:
+            raise CorralError("this supervisor process was already started or cancelled")
+        self._done = True
+        work = pickle.dumps((project, dict(images), list(services), paths))
+        try:
+            with os.fdopen(self._work_fd, "wb") as pipe:
+                pipe.write(work)
+        except BrokenPipeError:
+            pass  # it died while importing; the report below says so
+        return _await_report(self._report_fd, project.name, paths)
+
+    def cancel(self) -> None:
+        """End the process if it was not started; a no-op once it was."""
+        if self._done:
+            return
+        self._done = True
+        os.close(self._work_fd)
+        os.close(self._report_fd)
+        os.kill(self.pid, signal.SIGKILL)  # our unreaped child: the pid cannot be reused
+        os.waitpid(self.pid, 0)
+
+
+def fork_supervisor() -> EarlySupervisor:
+    """Fork the detached supervisor now, to be given its project later.
+    Call it while the process has a single thread (before any event loop)."""
+    work_read, work_write = os.pipe()
+    report_read, report_write = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        os.close(work_write)
+        os.close(report_read)
+        _wait_for_project(work_read, report_write)
+    os.close(work_read)
+    os.close(report_write)
+    return EarlySupervisor(pid, work_write, report_read)
+
+
+def _wait_for_project(work_fd: int, report_fd: int) -> NoReturn:
+    try:
+        # A session of its own now: Ctrl-C on the terminal while the CLI
+        # reads the files is for the CLI, whose exit (EOF here) ends us.
+        os.setsid()
+        from orchestrator import daemon  # noqa: F401 - the imports are the point
+
+        with os.fdopen(work_fd, "rb") as pipe:
+            work = pipe.read()
+        if work:
+            project, images, services, paths = pickle.loads(work)
+            _become_supervisor(project, images, services, paths, report_fd)
+    finally:
+        os._exit(0)
+
+
 def start_detached(
-    project: ProjectSpec,
-    images: Mapping[str, Image],
+    project: "ProjectSpec",
+    images: Mapping[str, "Image"],
     services: Sequence[str],
     paths: ProjectPaths,
 ) -> int:
+    """Fork the supervisor now and wait until the stack is up (see `fork_supervisor`)."""
     read_end, write_end = os.pipe()
     if os.fork() == 0:
         os.close(read_end)
         _become_supervisor(project, images, services, paths, write_end)
     os.close(write_end)
-    with os.fdopen(read_end, encoding="utf-8") as pipe:
+    return _await_report(read_end, project.name, paths)
+
+
+def _await_report(report_fd: int, project_name: str, paths: ProjectPaths) -> int:
+    with os.fdopen(report_fd, encoding="utf-8") as pipe:
         message = pipe.read()
     if message.startswith("ready"):
-        print(f"project {project.name} is up")
+        print(f"project {project_name} is up")
         return 0
     if message.startswith("error: "):
         raise CorralError(message.removeprefix("error: ").strip())
@@ -101,29 +153,34 @@ def start_detached(
 
 
 def _become_supervisor(
-    project: ProjectSpec,
-    images: Mapping[str, Image],
+    project: "ProjectSpec",
+    images: Mapping[str, "Image"],
     services: Sequence[str],
     paths: ProjectPaths,
     report_fd: int,
 ) -> NoReturn:
     code = 1
     try:
-        os.setsid()
+        if os.getsid(0) != os.getpid():
+            os.setsid()
         paths.run.mkdir(parents=True, exist_ok=True)
         log = open(paths.supervisor_log, "a", buffering=1, encoding="utf-8")  # noqa: SIM115
         null = os.open(os.devnull, os.O_RDONLY)
         os.dup2(null, 0)
         os.dup2(log.fileno(), 1)
         os.dup2(log.fileno(), 2)
+
+        from orchestrator import daemon
+        from orchestrator.logconfig import configure_logging
+
         configure_logging(log)
 
-        def ready(stack: Stack) -> None:
+        def ready(stack: "Stack") -> None:
             os.write(report_fd, b"ready\n")
             os.close(report_fd)
 
         try:
-            _run(project, images, services, paths, None, ready)
+            daemon.run_stack(project, images, services, paths, None, ready)
             code = 0
         except CorralError as exc:
             _report(report_fd, f"error: {exc}\n")
@@ -143,8 +200,11 @@ def _report(fd: int, message: str) -> None:
 
 
 def remove_leftovers(paths: ProjectPaths) -> bool:
-    """Remove what a dead supervisor left of the project; whether there was any."""
-    if not has_leftovers(paths):
+    """Remove what a dead supervisor left of the project; whether there was any.
+    Cheap when there is nothing: Trio is imported only to remove something."""
+    if not (paths.run.exists() or list_netns(paths.kernel_prefix)):
         return False
-    trio.run(remove_project_objects, paths, Engine(paths.runtime_state))
+    from orchestrator import daemon
+
+    daemon.remove_project(paths)
     return True

@@ -5,12 +5,13 @@ import os
 import re
 import signal
 import subprocess
+import sys
 import time
 from pathlib import Path
 
 import pytest
 
-from tests.integration.stack_helpers import RUNTIMES, Corral
+from tests.integration.stack_helpers import COMMAND_TIMEOUT, RUNTIMES, Corral
 
 pytestmark = pytest.mark.root
 
@@ -271,3 +272,72 @@ def test_down_of_a_project_that_is_not_running(corral: Corral) -> None:
     corral.write(WEB_AND_CLIENT)
     result = corral("down")
     assert (result.returncode, result.stdout) == (0, f"project {corral.project} is not running\n")
+
+
+# What `corral up -d` does with a supervisor forked before the Compose file
+# is read (starter.fork_supervisor), as a script so that it runs the real way.
+EARLY_UP = """
+import os, sys
+from pathlib import Path
+from orchestrator import starter
+from orchestrator.paths import StateRoots
+
+with starter.fork_supervisor() as supervisor:
+    from orchestrator.spec import LoadOptions, load_project
+    from runtime.images import ImageStore
+
+    roots = StateRoots.from_environ()
+    options = LoadOptions(project_flag=sys.argv[1])
+    project = load_project([Path("compose.yaml")], shell=os.environ, warn=print, options=options)
+    if sys.argv[2] == "cancel":
+        sys.exit(3)
+    store = ImageStore(roots.images)
+    images = {s.name: store.resolve(s.image) for s in project.services}
+    sys.exit(supervisor.start(project, images, [], roots.project(project.name)))
+"""
+
+
+def _early_up(corral: Corral, mode: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-c", EARLY_UP, corral.project, mode],
+        cwd=corral.workdir,
+        env=corral.env,
+        capture_output=True,
+        text=True,
+        timeout=COMMAND_TIMEOUT,
+    )
+
+
+def test_a_supervisor_forked_before_the_file_is_read_runs_the_stack(corral: Corral) -> None:
+    corral.write(WEB_AND_CLIENT)
+    result = _early_up(corral, "start")
+    assert (result.returncode, result.stdout) == (0, f"project {corral.project} is up\n")
+    rows = corral.ps()
+    assert {row["State"] for row in rows.values()} == {"running"}
+    fetched = corral("exec", "client", "sh", "-c", FETCH_WEB)
+    assert fetched.stdout == "hello-from-web\n"
+    _down(corral)
+
+
+def test_a_supervisor_forked_early_and_never_started_leaves_nothing(corral: Corral) -> None:
+    corral.write(WEB_AND_CLIENT)
+    result = _early_up(corral, "cancel")
+    assert result.returncode == 3, result.stderr
+    assert corral.leftovers() == []
+    assert corral("ps").stdout.splitlines()[1:] == []
+
+
+def test_an_early_supervisor_reports_a_failed_start(corral: Corral) -> None:
+    corral.write(
+        """
+services:
+  app:
+    image: busybox
+    command: ["true"]
+    user: nobody-here
+"""
+    )
+    result = _early_up(corral, "start")
+    assert result.returncode == 1
+    assert "user 'nobody-here' is not in the image's /etc/passwd" in result.stderr
+    assert corral.leftovers() == []
