@@ -143,8 +143,8 @@ class Engine:
         any path from the root of the hierarchy."""
         if self.name != "crun" or self._placement is not None:
             return name
-        (unified,) = cgroups.current_hierarchies()
-        return f"/{unified.own}/{name}" if unified.own else f"/{name}"
+        own = next((h.own for h in cgroups.current_hierarchies() if not h.controllers), "")
+        return f"/{own}/{name}" if own else f"/{name}"
 
     def _options(self, container_id: str, cgroup: str | None = None) -> dict[str, Any]:
         if self._placement is None:
