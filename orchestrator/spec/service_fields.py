@@ -43,6 +43,7 @@ from orchestrator.spec.normalize import (
     string_or_list,
 )
 from orchestrator.spec.normalize.values import at, check_keys, mapping, strings, text, to_int
+from runtime.images.policy import validate_pull_policy
 
 
 @dataclass(frozen=True)
@@ -56,7 +57,6 @@ Parser = Callable[[Any, FieldContext], Any]
 
 _TRUE = {"true", "yes", "on", "1"}
 _FALSE = {"false", "no", "off", "0"}
-PULL_POLICIES = ("always", "never", "missing", "build", "daily", "weekly", "if_not_present")
 
 
 def _string(value: Any, _: FieldContext) -> str:
@@ -246,11 +246,14 @@ def _choice(*choices: str) -> Parser:
 
 
 def _pull_policy(value: Any, _: FieldContext) -> str:
-    if value in PULL_POLICIES or (isinstance(value, str) and value.startswith("every_")):
-        if isinstance(value, str) and value.startswith("every_"):
-            _duration(value.removeprefix("every_"), _)
-        return str(value)
-    raise NormalizeError(f"{value!r} is not one of {', '.join(PULL_POLICIES)}, every_<duration>")
+    """Checked by the rules the image puller applies, so `up` never meets a policy it refuses."""
+    if not isinstance(value, str):
+        raise NormalizeError(f"{value!r} is not a pull policy")
+    try:
+        validate_pull_policy(value)
+    except ValueError as exc:
+        raise NormalizeError(str(exc)) from exc
+    return value
 
 
 def _volumes(value: Any, context: FieldContext) -> tuple[Any, ...]:

@@ -1074,3 +1074,20 @@ def test_pull_policy_build_warns_that_corral_cannot_build(tmp_path: Path) -> Non
         f"{path}:4:5: services.web.pull_policy: "
         "Corral cannot build images yet; it runs the image the store holds"
     ]
+
+
+@pytest.mark.parametrize(
+    ("policy", "message"),
+    [
+        ("sometimes", "'sometimes' is not a pull policy: expected always, missing,"
+         " if_not_present, never, daily, weekly or every_<duration>"),
+        ("every_1d", "pull policy 'every_1d': '1d' is not a duration such as 12h, 1h30m or 90s"),
+    ],
+)  # fmt: skip
+def test_a_pull_policy_the_puller_refuses_is_an_error(
+    tmp_path: Path, policy: str, message: str
+) -> None:
+    path = write(tmp_path, f"services:\n  web:\n    image: alpine\n    pull_policy: {policy}\n")
+    with pytest.raises(SpecError) as caught:
+        load(path)
+    assert str(caught.value) == f"{path}:4:5: services.web.pull_policy: {message}"
