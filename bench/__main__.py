@@ -8,6 +8,10 @@
 
 (d), (e): the Compose loader, see bench/spec.py; the pull: bench/pull.py.
 
+Corral's bytecode is compiled first, as installing it (or any first run
+without PYTHONDONTWRITEBYTECODE) does, so that no `corral` process timed
+here compiles Corral's sources anew (see bench/pull.py).
+
 Run by `make bench` inside a private network namespace; prints figures only.
 `python -m bench up cold rss` runs only the parts named (up, cold, rss, pull,
 spec); no argument runs them all.
@@ -125,7 +129,8 @@ def bench_cold_start(bench: Bench) -> None:
         alone = statistics.median(r[1] for r in results)
         print(
             f"(b) cold start of one container, plan to running with network: median"
-            f" {cold * 1000:.1f} ms; {runtime} run -d alone on the same bundle: {alone * 1000:.1f} ms"
+            f" {cold * 1000:.1f} ms; {runtime} run -d alone on the same bundle:"
+            f" {alone * 1000:.1f} ms"
         )
 
     trio.run(main)
@@ -173,6 +178,8 @@ def main(argv: list[str]) -> None:
     try:
         bench = Bench(root)
         if {"up", "cold", "rss"} & set(parts):
+            packages = [str(REPO / package) for package in ("orchestrator", "runtime", "netplug")]
+            subprocess.run([sys.executable, "-m", "compileall", "-q", *packages], check=True)
             bench.import_image()
         if "up" in parts:
             bench_up(bench)
