@@ -16,6 +16,7 @@ The runtime's own reason for a failure is read from its JSON log file
 """
 
 import ctypes
+import functools
 import itertools
 import json
 import os
@@ -105,18 +106,25 @@ class _CgroupPlacement:
         self.hide_v2 = cgroups.hybrid_with_controllers()
         self.by_container: dict[str, str] = {}
 
-    def entering(self, container_id: str, cgroup: str | None) -> Callable[[], None]:
-        """The function the runtime's child runs before exec."""
+    def creating(self, container_id: str, cgroup: str | None) -> Callable[[], None]:
+        """Make the container's cgroups; the function the runtime's child runs
+        before exec to join them."""
         procs = cgroups.prepare_cgroups(cgroup, self.hierarchies) if cgroup else []
         if cgroup:
             self.by_container[container_id] = cgroup
+        return functools.partial(self._enter, procs)
 
-        def enter() -> None:
-            cgroups.join_cgroups(procs)
-            if self.hide_v2:
-                cgroups.hide_hybrid_v2()
+    def joining(self, container_id: str) -> Callable[[], None]:
+        """The same for a process run in the container (`exec`): its cgroups
+        exist, with the container's processes and device rules in them."""
+        cgroup = self.by_container.get(container_id)
+        procs = [h.cgroup(cgroup) / "cgroup.procs" for h in self.hierarchies] if cgroup else []
+        return functools.partial(self._enter, procs)
 
-        return enter
+    def _enter(self, procs: Sequence[Path]) -> None:
+        cgroups.join_cgroups(procs)
+        if self.hide_v2:
+            cgroups.hide_hybrid_v2()
 
     def forget(self, container_id: str) -> None:
         cgroup = self.by_container.pop(container_id, None)
@@ -146,13 +154,9 @@ class Engine:
         own = next((h.own for h in cgroups.current_hierarchies() if not h.controllers), "")
         return f"/{own}/{name}" if own else f"/{name}"
 
-    def _options(self, container_id: str, cgroup: str | None = None) -> dict[str, Any]:
-        if self._placement is None:
-            return {}
-        return {"preexec_fn": self._placement.entering(container_id, cgroup)}
-
-    def _run_options(self, container_id: str, bundle: Path) -> dict[str, Any]:
-        return self._options(container_id, _cgroups_path(bundle))
+    def _creating(self, container_id: str, bundle: Path) -> dict[str, Any]:
+        assert self._placement is not None
+        return {"preexec_fn": self._placement.creating(container_id, _cgroups_path(bundle))}
 
     def _command(self, log: Path | None, *args: str) -> list[str]:
         command = [self.binary, "--root", str(self.state_root)]
@@ -186,7 +190,7 @@ class Engine:
         self._bundles[container_id] = bundle
         options: dict[str, Any] = {}
         if self._placement is not None:  # mkdir and device rules: ~4 ms of system calls
-            options = await trio.to_thread.run_sync(self._run_options, container_id, bundle)
+            options = await trio.to_thread.run_sync(self._creating, container_id, bundle)
         command = self._command(
             log, "run", "--detach", "--pid-file", str(pid_file), "--bundle", str(bundle),
             container_id,
@@ -242,7 +246,6 @@ class Engine:
         stderr: int,
     ) -> int:
         """Run argv in the running container with the given stdio; its exit code."""
-        cgroup = self._placement.by_container.get(container_id) if self._placement else None
         bundle = self._bundles.get(container_id)
         process_file = None
         if self.name == "crun" and bundle is not None:
@@ -253,6 +256,9 @@ class Engine:
             process = {**config["process"], "args": list(argv), "terminal": False}
             process_file = bundle / f"exec-{os.getpid()}-{next(self._exec_ids)}.json"
             process_file.write_text(json.dumps(process), encoding="utf-8")
+        options: dict[str, Any] = {}
+        if self._placement is not None:
+            options["preexec_fn"] = self._placement.joining(container_id)
         if process_file is not None:
             command = self._command(None, "exec", "--process", str(process_file), container_id)
         else:
@@ -264,7 +270,7 @@ class Engine:
                 stdout=stdout,
                 stderr=stderr,
                 check=False,
-                **self._options(container_id, cgroup),
+                **options,
             )
         finally:
             if process_file is not None:

@@ -121,6 +121,45 @@ def test_container_is_isolated_as_docker_isolates_it(corral: Corral) -> None:
     _down(corral)
 
 
+@pytest.mark.parametrize("runtime", RUNTIMES)
+def test_containers_and_their_execs_run_in_cgroups_nested_under_the_supervisors(
+    corral: Corral,
+) -> None:
+    corral.write(WEB_AND_CLIENT)
+    _up(corral)
+    supervisor = corral.supervisor_pid()
+    own = _cgroups_of(supervisor)
+    children = [
+        int(child)
+        for task in Path(f"/proc/{supervisor}/task").iterdir()
+        for child in (task / "children").read_text().split()
+    ]
+    names = {f"corral-{corral.project}.{service}-1" for service in ("web", "client")}
+    for child in children:
+        (name,) = {path.rsplit("/", 1)[-1] for path in _cgroups_of(child).values()}
+        assert name in names
+        assert _cgroups_of(child) == {
+            hierarchy: f"{path.rstrip('/')}/{name}" for hierarchy, path in own.items()
+        }
+
+    inside = corral(
+        "exec", "client", "sh", "-c",
+        "cat /proc/self/cgroup; echo --; cat /proc/1/cgroup; echo --;"
+        " cat /sys/fs/cgroup/devices/devices.list",
+    )  # fmt: skip
+    exec_cgroups, init_cgroups, devices = inside.stdout.split("--\n")
+    assert exec_cgroups == init_cgroups
+    assert "c 1:3 rwm" in devices.splitlines()  # /dev/null
+    assert "a *:* rwm" not in devices.splitlines()
+    _down(corral)
+
+
+def _cgroups_of(pid: int) -> dict[str, str]:
+    """Hierarchy (its controllers) -> cgroup path of a process."""
+    lines = Path(f"/proc/{pid}/cgroup").read_text().splitlines()
+    return {line.split(":", 2)[1]: line.split(":", 2)[2] for line in lines}
+
+
 def test_failing_service_is_restarted_per_policy(corral: Corral) -> None:
     corral.write(
         """
