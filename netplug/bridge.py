@@ -9,8 +9,8 @@ import hashlib
 from ipaddress import IPv4Interface
 
 import trio
+from pyroute2 import IPRoute
 
-from netplug import _rtnl as rtnl
 from netplug._netlink import tolerating, translated
 from netplug.errors import NetlinkError
 
@@ -26,17 +26,21 @@ def link_name(kind: str, key: str) -> str:
 
 
 def _ensure_bridge(name: str, gateway: IPv4Interface, label: str) -> None:
-    with rtnl.RouteSocket() as sock:
+    with IPRoute() as ipr:
         with translated(f"add bridge {name}"), tolerating(errno.EEXIST):
-            sock.call(rtnl.new_bridge(name))
+            ipr.link("add", ifname=name, kind="bridge")
         with translated(f"look up bridge {name}"):
-            link = sock.get_link(name)
-        if link.kind != "bridge":
-            raise NetlinkError(f"cannot reuse link {name}: it is a {link.kind}, not a bridge")
+            (link,) = ipr.link("get", ifname=name)
+        kind = link.get("IFLA_LINKINFO").get("IFLA_INFO_KIND")
+        if kind != "bridge":
+            raise NetlinkError(f"cannot reuse link {name}: it is a {kind}, not a bridge")
+        index = link["index"]
         with translated(f"add address {gateway} to bridge {name}"), tolerating(errno.EEXIST):
-            sock.call(rtnl.new_address(link.index, gateway))
+            ipr.addr(
+                "add", index=index, address=str(gateway.ip), prefixlen=gateway.network.prefixlen
+            )
         with translated(f"label and bring up bridge {name}"):
-            sock.call(rtnl.set_link(name, alias=label, up=True))
+            ipr.link("set", index=index, ifalias=label, state="up")
 
 
 async def ensure_bridge(name: str, gateway: IPv4Interface, *, label: str) -> None:
@@ -45,8 +49,8 @@ async def ensure_bridge(name: str, gateway: IPv4Interface, *, label: str) -> Non
 
 
 def _remove_bridge(name: str) -> None:
-    with translated(f"delete bridge {name}"), tolerating(errno.ENODEV), rtnl.RouteSocket() as sock:
-        sock.call(rtnl.delete_link(name))
+    with translated(f"delete bridge {name}"), tolerating(errno.ENODEV), IPRoute() as ipr:
+        ipr.link("del", ifname=name)
 
 
 async def remove_bridge(name: str) -> None:
@@ -55,9 +59,13 @@ async def remove_bridge(name: str) -> None:
 
 
 def _links_labelled(prefix: str) -> list[str]:
-    with translated("dump links"), rtnl.RouteSocket() as sock:
-        links = [rtnl.parse_link(reply) for reply in sock.dump(rtnl.RTM_GETLINK, rtnl.link_body())]
-    return sorted(link.name for link in links if link.alias.startswith(prefix))
+    with translated("dump links"), IPRoute() as ipr:
+        links = ipr.link("dump")
+    return sorted(
+        str(link.get("IFLA_IFNAME"))
+        for link in links
+        if (link.get("IFLA_IFALIAS") or "").startswith(prefix)
+    )
 
 
 async def links_labelled(prefix: str) -> list[str]:

@@ -3,8 +3,7 @@
 The pair is created with its peer already inside the container's netns under
 its final name (IFLA_NET_NS_FD in the peer's attributes), so no temporary name
 ever exists on the host. The peer is then configured by a netlink socket
-opened inside that netns by the worker thread (see `netplug._netlink`). Each
-side's requests go to the kernel in one datagram (see `netplug._rtnl`).
+opened inside that netns by the worker thread (see `netplug._netlink`).
 """
 
 import errno
@@ -12,10 +11,12 @@ import os
 from dataclasses import dataclass
 from ipaddress import IPv4Address, IPv4Interface
 from pathlib import Path
+from typing import Any
 
 import trio
+from pyroute2 import IPRoute
+from pyroute2.netlink.exceptions import NetlinkError as PyrouteNetlinkError
 
-from netplug import _rtnl as rtnl
 from netplug._netlink import (
     enter_netns,
     ifindex,
@@ -39,16 +40,22 @@ class EndpointRequest:
     ifname: str = "eth0"  # name inside the container
 
 
+def _add_veth(ipr: Any, request: EndpointRequest, bridge_index: int, netns_fd: int) -> None:
+    ipr.link(
+        "add",
+        ifname=request.host_ifname,
+        kind="veth",
+        peer={"ifname": request.ifname, "net_ns_fd": netns_fd},
+        master=bridge_index,
+        state="up",
+    )
+
+
 def _delete_in_netns(netns_fd: int, ifname: str) -> None:
     with thread_netns_restored():
         enter_netns(netns_fd)
-        with tolerating(errno.ENODEV), rtnl.RouteSocket() as sock:
-            sock.call(rtnl.delete_link(ifname))
-
-
-def _fail(code: int) -> None:
-    if code:
-        raise OSError(code, os.strerror(code))
+        with tolerating(errno.ENODEV), IPRoute() as ipr:
+            ipr.link("del", ifname=ifname)
 
 
 def _create_pair(request: EndpointRequest, netns_fd: int) -> None:
@@ -56,45 +63,46 @@ def _create_pair(request: EndpointRequest, netns_fd: int) -> None:
     stale interface of the same name in the container) is deleted and redone:
     this is a rare recovery path, and redoing is simpler to trust than verifying."""
     host = request.host_ifname
-    with rtnl.RouteSocket() as sock:
+    with IPRoute() as ipr:
         with translated(f"look up bridge {request.bridge}"):
             bridge_index = ifindex(request.bridge)
-        pair = rtnl.new_veth(host, bridge_index, request.ifname, netns_fd)
-        label = rtnl.set_link(host, alias=request.label)
-        made, labelled = sock.transact(pair, label)
         what = f"add veth {host} on bridge {request.bridge} -> {request.netns}:{request.ifname}"
-        if made == errno.EEXIST:
-            with translated(what):
-                with tolerating(errno.ENODEV):
-                    sock.call(rtnl.delete_link(host))
-                _delete_in_netns(netns_fd, request.ifname)
-                made, labelled = sock.transact(pair, label)
         with translated(what):
-            _fail(made)
+            try:
+                _add_veth(ipr, request, bridge_index, netns_fd)
+            except PyrouteNetlinkError as exc:
+                if exc.code != errno.EEXIST:
+                    raise
+                with tolerating(errno.ENODEV):
+                    ipr.link("del", ifname=host)
+                _delete_in_netns(netns_fd, request.ifname)
+                _add_veth(ipr, request, bridge_index, netns_fd)
         with translated(f"label veth {host}"):
-            _fail(labelled)
+            ipr.link("set", ifname=host, ifalias=request.label)
 
 
 def _configure_peer(request: EndpointRequest, netns_fd: int) -> None:
     where = f"{request.netns}:{request.ifname}"
     with thread_netns_restored():
         enter_netns(netns_fd)
-        with translated(f"look up {where}"):
-            index = ifindex(request.ifname)
-        with translated(f"bring up {where} and lo"):
-            set_link_up(request.ifname)
-            set_link_up("lo")
-        with rtnl.RouteSocket() as sock:
-            added, routed = sock.transact(
-                rtnl.new_address(index, request.address), rtnl.new_default_route(request.gateway)
-            )
-        with translated(f"add address {request.address} to {where}"):
-            _fail(added)
-        # A container on several networks keeps the default route of the
-        # first one attached: EEXIST means another network already gave it.
-        what = f"add default route via {request.gateway} in {request.netns}"
-        with translated(what), tolerating(errno.EEXIST):
-            _fail(routed)
+        with IPRoute() as ipr:
+            with translated(f"look up {where}"):
+                index = ifindex(request.ifname)
+            with translated(f"add address {request.address} to {where}"):
+                ipr.addr(
+                    "add",
+                    index=index,
+                    address=str(request.address.ip),
+                    prefixlen=request.address.network.prefixlen,
+                )
+            with translated(f"bring up {where} and lo"):
+                set_link_up(request.ifname)
+                set_link_up("lo")
+            # A container on several networks keeps the default route of the
+            # first one attached: EEXIST means another network already gave it.
+            what = f"add default route via {request.gateway} in {request.netns}"
+            with translated(what), tolerating(errno.EEXIST):
+                ipr.route("add", dst="0.0.0.0/0", gateway=str(request.gateway))
 
 
 def _attach(request: EndpointRequest) -> None:
@@ -114,9 +122,8 @@ async def attach(request: EndpointRequest) -> None:
 
 
 def _detach(host_ifname: str) -> None:
-    with translated(f"delete veth {host_ifname}"), tolerating(errno.ENODEV):
-        with rtnl.RouteSocket() as sock:
-            sock.call(rtnl.delete_link(host_ifname))
+    with translated(f"delete veth {host_ifname}"), tolerating(errno.ENODEV), IPRoute() as ipr:
+        ipr.link("del", ifname=host_ifname)
 
 
 async def detach(host_ifname: str) -> None:

@@ -12,8 +12,8 @@ from itertools import islice
 from socket import AF_INET
 
 import trio
+from pyroute2 import IPRoute
 
-from netplug import _rtnl as rtnl
 from netplug._netlink import translated
 from netplug.errors import SubnetExhausted
 
@@ -36,13 +36,14 @@ def choose_subnet(
 
 def _networks_in_use() -> list[IPv4Network]:
     found: dict[IPv4Network, None] = {}
-    with translated("dump IPv4 routes and addresses"), rtnl.RouteSocket() as sock:
-        routes = sock.dump(rtnl.RTM_GETROUTE, rtnl.route_query(AF_INET))
-        addresses = sock.dump(rtnl.RTM_GETADDR, rtnl.address_query(AF_INET))
-    for destination, prefixlen in rtnl.route_destinations(routes):
-        found[IPv4Network((destination, prefixlen), strict=False)] = None
-    for interface in rtnl.address_networks(addresses):
-        found[interface.network] = None
+    with translated("dump IPv4 routes and addresses"), IPRoute() as ipr:
+        for route in ipr.route("dump", family=AF_INET):
+            if route["dst_len"] > 0:
+                dst = route.get("RTA_DST")
+                found[IPv4Network(f"{dst}/{route['dst_len']}", strict=False)] = None
+        for addr in ipr.addr("dump", family=AF_INET):
+            address = addr.get("IFA_ADDRESS")
+            found[IPv4Interface(f"{address}/{addr['prefixlen']}").network] = None
     return list(found)
 
 
