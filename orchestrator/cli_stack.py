@@ -78,7 +78,7 @@ def _up(args: argparse.Namespace, roots: StateRoots) -> int:
         _warn(f"removed what a previous supervisor of project {project.name} left behind")
 
     if args.detach:
-        return starter.start_detached(project, images, services, paths)
+        return int(args.supervisor.start(project, images, services, paths))
     return starter.run_foreground(project, images, services, paths)
 
 

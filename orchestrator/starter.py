@@ -5,12 +5,11 @@ its own, which tells the waiting command through a pipe either `ready`
 (every container started) or the error that stopped it, so the command's
 exit code says whether the stack came up.
 
-That process is best forked early, before the CLI reads the Compose files
+That process is forked early, before the CLI reads the Compose files
 (`fork_supervisor`): it imports Trio and the supervisor's modules, the
 larger part of its start-up, on the other core while the CLI loads the
 project, then receives the project through a pipe (`EarlySupervisor.start`).
-`start_detached` forks it once the project is loaded, for a caller without
-an early one. So that the CLI can import this module before it knows
+So that the CLI can import this module before it knows
 whether it needs Trio, the module imports nothing heavy itself: the
 supervisor's code is in `daemon`, imported by the process that runs it.
 """
@@ -124,21 +123,6 @@ def _wait_for_project(work_fd: int, report_fd: int) -> NoReturn:
             _become_supervisor(project, images, services, paths, report_fd)
     finally:
         os._exit(0)
-
-
-def start_detached(
-    project: "ProjectSpec",
-    images: Mapping[str, "Image"],
-    services: Sequence[str],
-    paths: ProjectPaths,
-) -> int:
-    """Fork the supervisor now and wait until the stack is up (see `fork_supervisor`)."""
-    read_end, write_end = os.pipe()
-    if os.fork() == 0:
-        os.close(read_end)
-        _become_supervisor(project, images, services, paths, write_end)
-    os.close(write_end)
-    return _await_report(read_end, project.name, paths)
 
 
 def _await_report(report_fd: int, project_name: str, paths: ProjectPaths) -> int:
