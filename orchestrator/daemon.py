@@ -121,7 +121,9 @@ async def supervise(
     sink = LogSink(console, max(len(c.name) for c in plan.containers))
     logs = {c.name: sink.open(c.name, paths.log_file(c.name)) for c in plan.containers}
     containers = {
-        c.service.name: Container(c.name, c.service, RuncLauncher(c, paths, engine), logs[c.name])
+        c.service.name: Container(
+            c.name, c.service, RuncLauncher(c, paths, engine), logs[c.name], c.stop_signal
+        )
         for c in plan.containers
     }
     stack = Stack(plan, containers, functools.partial(remove_project_objects, engine=engine))

@@ -4,6 +4,7 @@ A pure function of the model, the resolved images and the networks already
 in use on the host, so it is tested without root.
 """
 
+import signal
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from ipaddress import IPv4Address, IPv4Interface, IPv4Network
@@ -38,6 +39,12 @@ class ContainerPlan:
     endpoints: tuple[EndpointRequest, ...]
     hosts: str
     """The text of this container's /etc/hosts."""
+
+    @property
+    def stop_signal(self) -> signal.Signals:
+        """The spec's stop_signal, else the image's StopSignal, else SIGTERM, as Docker picks."""
+        name = self.service.stop_signal or self.image.config.stop_signal
+        return signal.Signals[name or "SIGTERM"]
 
     @property
     def address(self) -> str:

@@ -62,9 +62,17 @@ class Launcher(Protocol):
 class Container:
     """One replica of a service, restarted per its policy."""
 
-    def __init__(self, name: str, service: ServiceSpec, launcher: Launcher, log: ContainerLog):
+    def __init__(
+        self,
+        name: str,
+        service: ServiceSpec,
+        launcher: Launcher,
+        log: ContainerLog,
+        stop_signal: signal.Signals,
+    ):
         self.name = name
         self.service = service
+        self.stop_signal = stop_signal
         self._launcher = launcher
         self._log = log
         self.state = State.CREATED
@@ -152,7 +160,7 @@ class Container:
             self.stopped.set()
 
     async def _terminate(self, process: Process, grace: float | None) -> None:
-        process.send_signal(signal.Signals[self.service.stop_signal])
+        process.send_signal(self.stop_signal)
         with trio.move_on_after(self.service.stop_grace_period if grace is None else grace):
             await process.wait()
             return

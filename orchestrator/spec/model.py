@@ -173,7 +173,8 @@ class ServiceSpec:
     shm_size: int | None = None
     stdin_open: bool | None = None
     stop_grace_period: float = 10.0
-    stop_signal: str = "SIGTERM"
+    stop_signal: str | None = None
+    """None: the image's StopSignal, else SIGTERM (see ContainerPlan.stop_signal)."""
     storage_opt: Pairs = ()
     sysctls: Pairs = ()
     tmpfs: tuple[str, ...] = ()

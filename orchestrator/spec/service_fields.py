@@ -9,7 +9,6 @@ Compose casts them.
 
 import importlib
 import shlex
-import signal
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -44,6 +43,7 @@ from orchestrator.spec.normalize import (
 )
 from orchestrator.spec.normalize.values import at, check_keys, mapping, strings, text, to_int
 from runtime.images.policy import validate_pull_policy
+from runtime.signals import signal_name
 
 
 @dataclass(frozen=True)
@@ -169,17 +169,10 @@ def restart(value: Any, _: FieldContext) -> RestartPolicy:
 
 
 def stop_signal(value: Any, _: FieldContext) -> str:
-    number = to_int(value)
-    if number is not None:
-        try:
-            return signal.Signals(number).name
-        except ValueError:
-            pass
-    elif isinstance(value, str):
-        name = value.upper() if value.upper().startswith("SIG") else f"SIG{value.upper()}"
-        if name in signal.Signals.__members__:
-            return name
-    raise NormalizeError(f"{value!r} is not a signal name such as SIGTERM")
+    try:
+        return signal_name(value)
+    except ValueError as exc:
+        raise NormalizeError(str(exc)) from exc
 
 
 def _env_files(value: Any, context: FieldContext) -> tuple[EnvFile, ...]:

@@ -4,6 +4,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from runtime.errors import ImageError
+from runtime.signals import signal_name
 
 _NANOSECONDS = 1e9
 
@@ -49,7 +50,7 @@ def image_config(config: dict[str, Any], where: str) -> ImageConfig:
         cmd=_strings(settings, "Cmd", where),
         working_dir=_string(settings, "WorkingDir", where),
         user=_string(settings, "User", where),
-        stop_signal=_string(settings, "StopSignal", where),
+        stop_signal=_stop_signal(settings, where),
         exposed_ports=_keys(settings, "ExposedPorts", where),
         volumes=_keys(settings, "Volumes", where),
         healthcheck=_healthcheck(settings.get("Healthcheck"), where),
@@ -102,6 +103,16 @@ def _strings(settings: dict[str, Any], key: str, where: str) -> tuple[str, ...] 
     if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
         raise ImageError(f"{where}: {key} is not a list of strings")
     return tuple(value)
+
+
+def _stop_signal(settings: dict[str, Any], where: str) -> str:
+    """StopSignal by its canonical name, checked now: a bad one must stop `up`
+    before anything starts, not the container's stop later."""
+    text = _string(settings, "StopSignal", where)
+    try:
+        return signal_name(text) if text else ""
+    except ValueError as exc:
+        raise ImageError(f"{where}: StopSignal {exc}") from exc
 
 
 def _string(settings: dict[str, Any], key: str, where: str) -> str:

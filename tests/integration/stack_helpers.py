@@ -86,6 +86,30 @@ class Corral:
                 raise AssertionError(f"condition not met within {timeout} s; ps: {rows}")
             time.sleep(0.1)
 
+    def run_foreground_until_interrupted(self, services: int) -> tuple[int, str, str]:
+        """`corral up` in the foreground, Ctrl-C once every service runs:
+        (exit code, stdout, stderr)."""
+        foreground = subprocess.Popen(
+            self.command("up"),
+            cwd=self.workdir,
+            env=self.env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        try:
+            self.wait_for(
+                lambda r: len(r) == services and {x["State"] for x in r.values()} == {"running"}
+            )
+            time.sleep(0.3)
+            foreground.send_signal(signal.SIGINT)
+            stdout, stderr = foreground.communicate(timeout=30)
+        finally:
+            if foreground.poll() is None:
+                foreground.kill()
+                foreground.wait()
+        return foreground.returncode, stdout, stderr
+
     def supervisor_pid(self) -> int:
         return int((self.run_root / self.project / "supervisor.pid").read_text())
 

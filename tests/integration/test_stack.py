@@ -224,30 +224,6 @@ services:
     _down(corral)
 
 
-def _run_foreground_until_interrupted(corral: Corral, services: int) -> tuple[int, str, str]:
-    """`corral up` in the foreground, Ctrl-C once every service runs."""
-    foreground = subprocess.Popen(
-        corral.command("up"),
-        cwd=corral.workdir,
-        env=corral.env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        corral.wait_for(
-            lambda r: len(r) == services and {x["State"] for x in r.values()} == {"running"}
-        )
-        time.sleep(0.3)
-        foreground.send_signal(signal.SIGINT)
-        stdout, stderr = foreground.communicate(timeout=30)
-    finally:
-        if foreground.poll() is None:
-            foreground.kill()
-            foreground.wait()
-    return foreground.returncode, stdout, stderr
-
-
 def test_stop_signal_then_sigkill_after_the_grace_period(corral: Corral) -> None:
     corral.write(
         """
@@ -262,7 +238,7 @@ services:
     stop_signal: SIGUSR1
 """
     )
-    code, stdout, stderr = _run_foreground_until_interrupted(corral, services=2)
+    code, stdout, stderr = corral.run_foreground_until_interrupted(services=2)
     assert code == 0, stderr
     assert re.search(rf"^{corral.project}-polite-1 +\| got-usr1$", stdout, re.MULTILINE)
     assert re.search(rf"^{corral.project}-stubborn-1 +\| got-term$", stdout, re.MULTILINE)
@@ -272,7 +248,7 @@ services:
 
 def test_foreground_up_prefixes_output_and_ctrl_c_stops_cleanly(corral: Corral) -> None:
     corral.write(WEB_AND_CLIENT)
-    code, stdout, stderr = _run_foreground_until_interrupted(corral, services=2)
+    code, stdout, stderr = corral.run_foreground_until_interrupted(services=2)
     assert code == 0, stderr
     assert re.search(rf"^{corral.project}-web-1 +\| web-ready$", stdout, re.MULTILINE)
     assert corral.leftovers() == []

@@ -2,8 +2,10 @@
 `corral pull` refreshes, `pull_policy` and `--pull` decide, and a container
 started from a pulled image sees exactly the files its layers describe."""
 
+import re
 import subprocess
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -23,7 +25,12 @@ def busybox_layer(tmp_path_factory: pytest.TempPathFactory) -> bytes:
 
 
 def push_app(
-    registry: Registry, layout_dir: Path, busybox_layer: bytes, tag: str, motd: bytes
+    registry: Registry,
+    layout_dir: Path,
+    busybox_layer: bytes,
+    tag: str,
+    motd: bytes,
+    config: dict[str, Any] | None = None,
 ) -> str:
     """A three-layer image: busybox; /srv with two files; a layer deleting one."""
     layout = Layout(layout_dir)
@@ -32,7 +39,7 @@ def push_app(
         layer_tar({"srv/keep": b"kept\n", "srv/gone": b"x"}, dirs=("srv",)),
         layer_tar({"srv/.wh.gone": None, "etc/motd": motd}),
     ]
-    layout.tag(layout.image(layers, config={"Cmd": ["sleep", "1000"]}), tag)
+    layout.tag(layout.image(layers, config={"Cmd": ["sleep", "1000"], **(config or {})}), tag)
     reference = f"{registry.repository('stack')}:{tag}"
     registry.push(layout, tag, reference)
     return reference
@@ -137,3 +144,20 @@ def test_an_unknown_tag_names_the_reference_and_starts_nothing(
     assert unknown in refused.stderr
     assert "Traceback" not in refused.stderr
     assert corral.ps() == {}
+
+
+def test_the_images_stop_signal_stops_the_container(
+    corral: Corral, registry: Registry, busybox_layer: bytes, tmp_path: Path
+) -> None:
+    config = {"StopSignal": "SIGUSR1"}
+    reference = push_app(registry, tmp_path / "layout", busybox_layer, "v1", b"hi\n", config)
+    corral.write(
+        f"services:\n  polite:\n    image: {reference}\n"
+        "    command: [sh, -c, \"trap 'echo got-usr1; exit 0' USR1; sleep 1000 & wait\"]\n"
+    )
+    pulled = corral("pull", "-q")
+    assert pulled.returncode == 0, pulled.stderr
+    code, stdout, stderr = corral.run_foreground_until_interrupted(services=1)
+    assert code == 0, stderr
+    assert re.search(rf"^{corral.project}-polite-1 +\| got-usr1$", stdout, re.MULTILINE)
+    assert "grace period over" not in stderr

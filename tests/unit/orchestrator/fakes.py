@@ -239,7 +239,8 @@ def container(
 ) -> tuple[Container, Logged]:
     logged = Logged(StringIO(), StringIO())
     log = ContainerLog(launcher.name, logged.file, logged.console, width)
-    return Container(launcher.name, spec, launcher, log), logged
+    stop_signal = signal.Signals[spec.stop_signal or "SIGTERM"]
+    return Container(launcher.name, spec, launcher, log, stop_signal), logged
 
 
 def times(values: Sequence[float]) -> list[float]:

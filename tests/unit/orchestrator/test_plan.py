@@ -1,5 +1,6 @@
 """make_plan: names, addresses, hosts files and endpoints of a stack, without root."""
 
+import signal
 import textwrap
 from collections.abc import Sequence
 from ipaddress import IPv4Address, IPv4Interface, IPv4Network
@@ -212,3 +213,24 @@ def test_two_projects_get_different_bridges_and_veths(tmp_path: Path) -> None:
     )
     assert other.containers[0].name == "other-web-1"
     assert other.containers[0].netns_name == "corral-other.web-1"
+
+
+def test_stop_signal_is_the_specs_else_the_images_else_sigterm(tmp_path: Path) -> None:
+    spec = load(
+        tmp_path,
+        """
+        services:
+          own: {image: app, stop_signal: SIGUSR1}
+          imaged: {image: app}
+          plain: {image: busybox}
+        """,
+        "signals",
+    )
+    quitting = ImageConfig(stop_signal="SIGQUIT")
+    images = {
+        name: Image("app:1", f"sha256:{name}", quitting if name != "plain" else ImageConfig(), ())
+        for name in ("own", "imaged", "plain")
+    }
+    plan = make_plan(spec, images, (), paths_of(tmp_path, spec))
+    signals = {c.service.name: c.stop_signal for c in plan.containers}
+    assert signals == {"own": signal.SIGUSR1, "imaged": signal.SIGQUIT, "plain": signal.SIGTERM}

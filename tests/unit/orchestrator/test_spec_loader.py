@@ -221,7 +221,7 @@ def test_defaults_of_a_minimal_service(tmp_path: Path) -> None:
     assert service.depends_on == ()
     assert service.networks == (ServiceNetwork("default"),)
     assert service.network_names == ("default",)
-    assert service.stop_signal == "SIGTERM"
+    assert service.stop_signal is None  # the image's StopSignal, else SIGTERM
     assert service.stop_grace_period == 10.0
     assert service.location is not None
     assert (service.location.file, service.location.line, service.location.column) == (path, 2, 3)
