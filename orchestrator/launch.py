@@ -19,6 +19,7 @@ from runtime.oci import ContainerConfig, write_bundle
 from runtime.process import docker_env, process_args
 from runtime.rootfs import mount_overlay
 from runtime.users import resolve_user
+from runtime.volumes import prepare_volumes
 
 
 def start_failure_exit_code(reason: str) -> int:
@@ -58,6 +59,7 @@ class RuncLauncher:
         layer = self.paths.layer(plan.name)
         rootfs = self.paths.rootfs(plan.name)
         mount_overlay(image.layers, layer / "upper", layer / "work", rootfs)
+        volumes = prepare_volumes(image.config.volumes, rootfs, layer / "volumes")
 
         hostname = service.hostname or service.name
         files = {"/etc/hosts": plan.hosts, "/etc/hostname": f"{hostname}\n",
@@ -85,7 +87,7 @@ class RuncLauncher:
             hostname=hostname,
             netns=NETNS_DIR / plan.netns_name,
             cgroup_path=self.engine.cgroups_path(plan.cgroup_path),
-            files=tuple((target, etc / Path(target).name) for target in files),
+            binds=(*((target, etc / Path(target).name) for target in files), *volumes),
         )
         write_bundle(config, self.bundle, rootfs)
 

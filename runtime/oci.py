@@ -61,9 +61,10 @@ class ContainerConfig:
     cgroup_path: str
     """Relative to the supervisor's own cgroup, so a stack stays inside the
     slice or unit that runs Corral."""
-    files: tuple[tuple[str, Path], ...] = ()
-    """(path in the container, host file) pairs bind-mounted over the image's
-    files: /etc/hosts, /etc/hostname, /etc/resolv.conf."""
+    binds: tuple[tuple[str, Path], ...] = ()
+    """(path in the container, host path) pairs bind-mounted over the image's
+    content: /etc/hosts, /etc/hostname, /etc/resolv.conf, and the image's
+    volumes (see runtime.volumes)."""
 
 
 def _capabilities(uid: int) -> dict[str, list[str]]:
@@ -79,9 +80,9 @@ def _capabilities(uid: int) -> dict[str, list[str]]:
 
 def render(config: ContainerConfig, rootfs: Path) -> dict[str, Any]:
     """The config.json document for `config` with its root at `rootfs`."""
-    file_mounts = [
+    bind_mounts = [
         {"destination": dest, "type": "bind", "source": str(src), "options": ["rbind", "rprivate"]}
-        for dest, src in config.files
+        for dest, src in config.binds
     ]
     return {
         "ociVersion": OCI_VERSION,
@@ -100,7 +101,7 @@ def render(config: ContainerConfig, rootfs: Path) -> dict[str, Any]:
         },
         "root": {"path": str(rootfs), "readonly": False},
         "hostname": config.hostname,
-        "mounts": [*copy.deepcopy(_KERNEL_MOUNTS), *file_mounts],
+        "mounts": [*copy.deepcopy(_KERNEL_MOUNTS), *bind_mounts],
         "linux": {
             "namespaces": [
                 {"type": "pid"},

@@ -20,6 +20,7 @@ from pathlib import Path
 import pytest
 
 from tests.integration.registry.oci_builder import Layout
+from tests.integration.stack_helpers import REPO
 
 USER, PASSWORD = "corral", "s3cret-pass"
 _names = itertools.count(1)
@@ -154,3 +155,11 @@ def docker_config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 def environ_with(**values: str) -> dict[str, str]:
     return {**os.environ, **values}
+
+
+@pytest.fixture(scope="session")
+def busybox_layer(test_root: Path) -> bytes:
+    """The busybox root filesystem the demo imports, as one uncompressed layer."""
+    tarball = test_root / "busybox-layer.tar"
+    subprocess.run([str(REPO / "specs/busybox-rootfs.sh"), str(tarball)], check=True, timeout=60)
+    return tarball.read_bytes()

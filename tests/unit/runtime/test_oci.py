@@ -29,7 +29,7 @@ def config(**changes: Any) -> ContainerConfig:
         "hostname": "www",
         "netns": Path("/run/netns/corral-shop.web-1"),
         "cgroup_path": "corral-shop.web-1",
-        "files": (
+        "binds": (
             ("/etc/hosts", Path("/run/corral/shop/containers/shop-web-1/etc/hosts")),
             ("/etc/hostname", Path("/run/corral/shop/containers/shop-web-1/etc/hostname")),
             ("/etc/resolv.conf", Path("/run/corral/shop/containers/shop-web-1/etc/resolv.conf")),
@@ -142,7 +142,7 @@ def test_etc_files_are_bind_mounted_after_the_kernel_mounts() -> None:
 
 
 def test_no_file_mounts_when_none_are_given() -> None:
-    mounts = render(config(files=()), ROOTFS)["mounts"]
+    mounts = render(config(binds=()), ROOTFS)["mounts"]
     assert [m for m in mounts if m["type"] == "bind"] == []
 
 
