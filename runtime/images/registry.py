@@ -107,6 +107,7 @@ class RegistryClient:
         self.host = host
         self._credentials = credentials
         self._retry = retry or RetryPolicy()
+        self._environ = environ
         if is_loopback(host):
             self._schemes = ["http", "https"]
         elif is_insecure_allowed(host, environ):
@@ -183,6 +184,7 @@ class RegistryClient:
         if attempt + 1 >= self._retry.attempts:
             raise RegistryError(
                 f"registry {self.host} failed {self._retry.attempts} times: {exc}"
+                f"{_proxy_hint(self._environ)}"
             ) from exc
         self._retry.sleep(self._retry.delay(attempt))
 
@@ -459,6 +461,17 @@ def open_registry(
         yield RegistryClient(transport, host, credentials, environ=environ, retry=retry)
     finally:
         transport.close()
+
+
+_PROXY_VARIABLES = ("HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy", "ALL_PROXY")
+
+
+def _proxy_hint(environ: Mapping[str, str]) -> str:
+    """Corral connects directly; say so when the user expects a proxy to be used."""
+    named = [name for name in _PROXY_VARIABLES if environ.get(name)]
+    if not named:
+        return ""
+    return f" ({named[0]} is set, but Corral does not go through proxies yet)"
 
 
 def _basic(credentials: Credentials) -> str:

@@ -151,7 +151,9 @@ class Response:
     def close(self) -> None:
         """Give the connection back once the body is read to its end (a small one,
         such as an error's, is read now), else close it."""
-        if not self._ended and not self._chunked and (self._left or 0) <= _DRAINED:
+        # A body of unknown length ends only when the server closes: never drained.
+        small = self._left is not None and self._left <= _DRAINED
+        if not self._ended and not self._chunked and self._reusable and small:
             try:
                 while self.read(_DRAINED):
                     pass

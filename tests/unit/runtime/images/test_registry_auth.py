@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from runtime.errors import AuthenticationError, ManifestUnknown
+from runtime.errors import AuthenticationError, ManifestUnknown, RegistryError
 from runtime.images.credentials import (
     Credentials,
     find_credentials,
@@ -181,3 +181,16 @@ def test_credentials_round_trip_keeps_other_settings(tmp_path: Path) -> None:
     assert remove_credentials("docker.io", path) is True
     assert remove_credentials("docker.io", path) is False
     assert find_credentials("docker.io", path) is None
+
+
+def test_a_failure_to_connect_says_when_a_proxy_was_expected() -> None:
+    """Corral connects directly; a user behind a proxy must learn that from the error."""
+    environ = {"HTTPS_PROXY": "http://proxy.example:3128"}
+    no_wait = RetryPolicy(attempts=2, first_delay=0)
+    with open_registry("127.0.0.1:1", None, environ=environ, retry=no_wait) as client:
+        with pytest.raises(RegistryError) as caught:
+            client.manifest("app", "v1", "127.0.0.1:1/app:v1")
+    assert str(caught.value).endswith(
+        "(HTTPS_PROXY is set, but Corral does not go through proxies yet)"
+    )
+    assert str(caught.value).startswith("registry 127.0.0.1:1 failed 2 times: ")
