@@ -21,6 +21,7 @@ from netplug.ipam import networks_in_use
 from orchestrator.cleanup import remove_project_objects
 from orchestrator.control import server as control
 from orchestrator.errors import CorralError, StackError
+from orchestrator.health_monitor import health_monitor
 from orchestrator.launch import RuncLauncher
 from orchestrator.logs import LogSink
 from orchestrator.paths import ProjectPaths
@@ -47,7 +48,7 @@ def ps_rows(stack: Stack) -> list[dict[str, Any]]:
                 "Image": plan.service.image,
                 "State": container.state.value,
                 "ExitCode": container.exit_code or 0,
-                "Health": "",
+                "Health": container.health.status.value if container.health else "",
                 "RestartCount": container.restart_count,
                 "IPAddress": plan.address,
             }
@@ -122,7 +123,12 @@ async def supervise(
     logs = {c.name: sink.open(c.name, paths.log_file(c.name)) for c in plan.containers}
     containers = {
         c.service.name: Container(
-            c.name, c.service, RuncLauncher(c, paths, engine), logs[c.name], c.stop_signal
+            c.name,
+            c.service,
+            RuncLauncher(c, paths, engine),
+            logs[c.name],
+            c.stop_signal,
+            health_monitor(c, engine),
         )
         for c in plan.containers
     }

@@ -13,6 +13,7 @@ from typing import Protocol
 import structlog
 import trio
 
+from orchestrator.health_monitor import HealthMonitor
 from orchestrator.logs import ContainerLog, pipe_pair, pump
 from orchestrator.restart import next_backoff, should_restart
 from orchestrator.spec.model import ServiceSpec
@@ -69,12 +70,15 @@ class Container:
         launcher: Launcher,
         log: ContainerLog,
         stop_signal: signal.Signals,
+        health: HealthMonitor | None = None,
     ):
         self.name = name
         self.service = service
         self.stop_signal = stop_signal
         self._launcher = launcher
         self._log = log
+        self.health = health
+        """Probes the container while its process runs; None without a check."""
         self.state = State.CREATED
         self.exit_code: int | None = None
         self.restart_count = 0
@@ -138,7 +142,10 @@ class Container:
                 attempt.set()
                 self.first_start_done.set()
             self.state = State.RUNNING
+            health = await nursery.start(self.health.watch) if self.health else None
             code = await process.wait()
+            if health is not None:
+                health.cancel()
             nursery.cancel_scope.deadline = trio.current_time() + DRAIN_BOUND
         return code
 

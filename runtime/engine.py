@@ -15,6 +15,7 @@ The runtime's own reason for a failure is read from its JSON log file
 (`--log-format json`), since its stderr is the container's.
 """
 
+import contextlib
 import ctypes
 import functools
 import itertools
@@ -23,7 +24,7 @@ import os
 import shutil
 import signal
 import subprocess
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -34,6 +35,10 @@ from runtime import cgroups
 from runtime.errors import EngineError
 
 _PR_SET_CHILD_SUBREAPER = 36
+OUTPUT_TAIL = 4096
+"""Bytes of a captured exec's output that are kept (its end)."""
+EXEC_KILL_BOUND = 5.0
+"""How long the runtime's exec may take to exit once its process was killed."""
 
 
 def become_subreaper() -> None:
@@ -82,6 +87,13 @@ class ContainerProcess:
         os.close(self._pidfd)
         killed = result.si_code in (os.CLD_KILLED, os.CLD_DUMPED)
         self._exit_code = 128 + result.si_status if killed else result.si_status
+
+
+@dataclass(frozen=True)
+class ExecResult:
+    exit_code: int
+    output: bytes
+    """The end of its stdout and stderr, interleaved."""
 
 
 @dataclass(frozen=True)
@@ -246,6 +258,55 @@ class Engine:
         stderr: int,
     ) -> int:
         """Run argv in the running container with the given stdio; its exit code."""
+        with self._exec_command(container_id, argv) as (command, options):
+            result = await trio.run_process(
+                command, stdin=stdin, stdout=stdout, stderr=stderr, check=False, **options
+            )
+        return result.returncode
+
+    async def exec_captured(self, container_id: str, argv: Sequence[str]) -> ExecResult:
+        """Run argv in the running container, its stdout and stderr captured
+        (the last OUTPUT_TAIL bytes). If cancelled (a timeout), the process is
+        killed in the container: the runtime's own exec process only forwards
+        the signals it can catch."""
+        bundle = self._bundles.get(container_id)
+        if bundle is None:
+            raise EngineError("exec", container_id, "not a container this engine started")
+        pid_file = bundle / f"exec-{os.getpid()}-{next(self._exec_ids)}.pid"
+        read_end, write_end = os.pipe2(os.O_CLOEXEC)
+        output = trio.lowlevel.FdStream(read_end)
+        tail = b""
+        try:
+            with self._exec_command(container_id, argv, "--pid-file", str(pid_file)) as (
+                command,
+                options,
+            ):
+                try:
+                    process = await trio.lowlevel.open_process(
+                        command, stdin=subprocess.DEVNULL, stdout=write_end, stderr=write_end,
+                        **options,
+                    )  # fmt: skip
+                finally:
+                    os.close(write_end)
+                try:
+                    async for chunk in output:
+                        tail = (tail + chunk)[-OUTPUT_TAIL:]
+                    return ExecResult(await process.wait(), tail)
+                finally:
+                    if process.returncode is None:
+                        with trio.CancelScope(shield=True):
+                            await _kill_exec(process, _read_pid(pid_file))
+        finally:
+            pid_file.unlink(missing_ok=True)
+            with trio.CancelScope(shield=True):
+                await output.aclose()
+
+    @contextlib.contextmanager
+    def _exec_command(
+        self, container_id: str, argv: Sequence[str], *options: str
+    ) -> Iterator[tuple[Sequence[str], dict[str, Any]]]:
+        """The runtime's exec command line for argv, with `options` before the
+        container id, and the keyword arguments to spawn it with."""
         bundle = self._bundles.get(container_id)
         process_file = None
         if self.name == "crun" and bundle is not None:
@@ -256,26 +317,43 @@ class Engine:
             process = {**config["process"], "args": list(argv), "terminal": False}
             process_file = bundle / f"exec-{os.getpid()}-{next(self._exec_ids)}.json"
             process_file.write_text(json.dumps(process), encoding="utf-8")
-        options: dict[str, Any] = {}
+        spawn: dict[str, Any] = {}
         if self._placement is not None:
-            options["preexec_fn"] = self._placement.joining(container_id)
+            spawn["preexec_fn"] = self._placement.joining(container_id)
         if process_file is not None:
-            command = self._command(None, "exec", "--process", str(process_file), container_id)
-        else:
-            command = self._command(None, "exec", container_id, *argv)
-        try:
-            result = await trio.run_process(
-                command,
-                stdin=stdin,
-                stdout=stdout,
-                stderr=stderr,
-                check=False,
-                **options,
+            command = self._command(
+                None, "exec", *options, "--process", str(process_file), container_id
             )
+        else:
+            command = self._command(None, "exec", *options, container_id, *argv)
+        try:
+            yield command, spawn
         finally:
             if process_file is not None:
                 process_file.unlink(missing_ok=True)
-        return result.returncode
+
+
+def _read_pid(pid_file: Path) -> int | None:
+    try:
+        return int(pid_file.read_text())
+    except (OSError, ValueError):
+        return None  # not written yet
+
+
+async def _kill_exec(process: trio.Process, pid: int | None) -> None:
+    """SIGKILL the process an exec started in the container (`pid`), then
+    wait for the runtime's exec to exit; the runtime itself is killed if it
+    has not started the process yet, or does not exit after it."""
+    if pid is not None:
+        # The runtime has not exited, so it has not reaped the process: the
+        # pid is still the process's.
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
+        with trio.move_on_after(EXEC_KILL_BOUND):
+            await process.wait()
+            return
+    process.kill()
+    await process.wait()
 
 
 def _reap_detached_helpers(runtime: str) -> None:

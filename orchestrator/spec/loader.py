@@ -45,7 +45,7 @@ COMPOSE_TOP_LEVEL = {"volumes", "secrets", "configs", "models"}
 SUPPORTED_SERVICE_KEYS = {
     "image", "command", "entrypoint", "environment", "env_file", "working_dir", "user",
     "hostname", "restart", "depends_on", "networks", "stop_signal", "stop_grace_period",
-    "profiles", "pull_policy",
+    "profiles", "pull_policy", "healthcheck",
 }  # fmt: skip
 
 _SERVICE_NAME = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_.-]*$")

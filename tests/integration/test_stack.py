@@ -356,3 +356,39 @@ services:
     assert result.returncode == 1
     assert "user 'nobody-here' is not in the image's /etc/passwd" in result.stderr
     assert corral.leftovers() == []
+
+
+HEALTH_CHECKED = """
+x-idle: &idle
+  image: busybox
+  command: ["sh", "-c", "trap 'exit 0' TERM; sleep 1000 & wait"]
+services:
+  passing:
+    <<: *idle
+    healthcheck: {test: ["CMD", "true"], interval: 1s}
+  failing:
+    <<: *idle
+    healthcheck: {test: ["CMD-SHELL", "exit 1"], interval: 1s, retries: 2}
+  hanging:
+    <<: *idle
+    healthcheck: {test: ["CMD", "sleep", "999"], interval: 1s, timeout: 1s, retries: 2}
+  unchecked:
+    <<: *idle
+"""
+
+
+@pytest.mark.parametrize("runtime", RUNTIMES)
+def test_health_checks_run_in_the_containers_and_show_in_ps(corral: Corral) -> None:
+    corral.write(HEALTH_CHECKED)
+    _up(corral)
+    rows = corral.wait_for(
+        lambda r: (r["passing"]["Health"], r["failing"]["Health"], r["hanging"]["Health"])
+        == ("healthy", "unhealthy", "unhealthy")
+    )
+    assert rows["unchecked"]["Health"] == ""
+    assert {row["State"] for row in rows.values()} == {"running"}
+    # A probe past its timeout was killed in the container: of the two that
+    # made `hanging` unhealthy none is left, at most the next one runs.
+    probes = corral("exec", "hanging", "pgrep", "-f", "sleep 99[9]")
+    assert len(probes.stdout.split()) <= 1, probes.stdout
+    _down(corral)

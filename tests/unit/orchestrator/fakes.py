@@ -17,6 +17,7 @@ from io import StringIO
 
 import trio
 
+from orchestrator.health_monitor import HealthMonitor
 from orchestrator.logs import ContainerLog
 from orchestrator.service import Container, StartFailed
 from orchestrator.spec.model import RestartMode, RestartPolicy, ServiceSpec
@@ -235,12 +236,12 @@ class Logged:
 
 
 def container(
-    spec: ServiceSpec, launcher: FakeLauncher, width: int = 0
+    spec: ServiceSpec, launcher: FakeLauncher, width: int = 0, health: HealthMonitor | None = None
 ) -> tuple[Container, Logged]:
     logged = Logged(StringIO(), StringIO())
     log = ContainerLog(launcher.name, logged.file, logged.console, width)
     stop_signal = signal.Signals[spec.stop_signal or "SIGTERM"]
-    return Container(launcher.name, spec, launcher, log, stop_signal), logged
+    return Container(launcher.name, spec, launcher, log, stop_signal, health), logged
 
 
 def times(values: Sequence[float]) -> list[float]:

@@ -492,10 +492,6 @@ def test_networks_long_form_is_normalized(tmp_path: Path) -> None:
             ":4:5: services.web.ports: Corral does not run this key yet; it is ignored",
         ),
         (
-            "services:\n  web:\n    image: alpine\n    healthcheck:\n      test: [CMD, 'true']\n",
-            ":4:5: services.web.healthcheck: Corral does not run this key yet; it is ignored",
-        ),
-        (
             "services:\n  web:\n    image: alpine\n    build: .\n",
             ":4:5: services.web.build: Corral does not run this key yet; it is ignored",
         ),
@@ -519,6 +515,18 @@ def test_a_compose_key_corral_does_not_run_is_a_warning(
     with pytest.raises(SpecError, match=spec_error(path, problem)) as caught:
         load(path, strict=True)
     assert len(caught.value.problems) == 1
+
+
+def test_a_healthcheck_is_run_without_a_warning(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        "services:\n  web:\n    image: alpine\n    healthcheck:\n      test: [CMD, 'true']\n",
+    )
+    warnings: list[str] = []
+    healthcheck = load(path, warnings=warnings, strict=True).service("web").healthcheck
+    assert healthcheck is not None
+    assert healthcheck.test == ("CMD", "true")
+    assert warnings == []
 
 
 def test_a_network_option_corral_does_not_run_is_a_warning(tmp_path: Path) -> None:
