@@ -382,8 +382,10 @@ def test_health_checks_run_in_the_containers_and_show_in_ps(corral: Corral) -> N
     corral.write(HEALTH_CHECKED)
     _up(corral)
     rows = corral.wait_for(
-        lambda r: (r["passing"]["Health"], r["failing"]["Health"], r["hanging"]["Health"])
-        == ("healthy", "unhealthy", "unhealthy")
+        lambda r: (
+            (r["passing"]["Health"], r["failing"]["Health"], r["hanging"]["Health"])
+            == ("healthy", "unhealthy", "unhealthy")
+        )
     )
     assert rows["unchecked"]["Health"] == ""
     assert {row["State"] for row in rows.values()} == {"running"}
