@@ -161,3 +161,27 @@ def test_the_images_stop_signal_stops_the_container(
     assert code == 0, stderr
     assert re.search(rf"^{corral.project}-polite-1 +\| got-usr1$", stdout, re.MULTILINE)
     assert "grace period over" not in stderr
+
+
+def test_the_images_healthcheck_runs_under_what_the_spec_says(
+    corral: Corral, registry: Registry, busybox_layer: bytes, tmp_path: Path
+) -> None:
+    second = 1_000_000_000  # Docker stores durations in nanoseconds
+    config = {"Healthcheck": {"Test": ["CMD", "true"], "Interval": second, "Retries": 1}}
+    reference = push_app(registry, tmp_path / "layout", busybox_layer, "v1", b"hi\n", config)
+    idle = "    command: [sh, -c, \"trap 'exit 0' TERM; sleep 1000 & wait\"]\n"
+    corral.write(
+        f"services:\n  imaged:\n    image: {reference}\n{idle}"
+        f"  disabled:\n    image: {reference}\n{idle}    healthcheck: {{disable: true}}\n"
+        f"  failing:\n    image: {reference}\n{idle}"
+        "    healthcheck: {test: [CMD-SHELL, exit 1]}\n"  # the image's interval and retries
+    )
+    started = corral("up", "-d")
+    assert started.returncode == 0, started.stderr
+    try:
+        rows = corral.wait_for(
+            lambda r: (r["imaged"]["Health"], r["failing"]["Health"]) == ("healthy", "unhealthy")
+        )
+        assert rows["disabled"]["Health"] == ""
+    finally:
+        assert corral("down").returncode == 0
