@@ -124,7 +124,7 @@ def _ps(args: argparse.Namespace, roots: StateRoots) -> int:
         for row in rows:
             print(json.dumps(row))
         return 0
-    columns = ("Name", "Service", "State", "ExitCode", "RestartCount", "IPAddress")
+    columns = ("Name", "Service", "State", "Health", "ExitCode", "RestartCount", "IPAddress")
     table = [columns, *[tuple(str(row[c]) for c in columns) for row in rows]]
     widths = [max(len(line[i]) for line in table) for i in range(len(columns))]
     for line in table:
