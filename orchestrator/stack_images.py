@@ -11,8 +11,6 @@ starts.
 
 import sys
 from collections.abc import Callable, Iterable
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, TextIO
 
 from orchestrator.cli_images import ProgressDisplay
@@ -21,18 +19,12 @@ from orchestrator.paths import StateRoots
 from orchestrator.spec.model import ProjectSpec, ServiceSpec
 
 if TYPE_CHECKING:
-    from runtime.images import Image, ImageStore
+    from runtime.images import Image
 
 MAX_CONCURRENT_IMAGES = 4
 
-
-@dataclass(frozen=True)
-class Wanted:
-    """One service's image and the policy it is fetched with."""
-
-    service: ServiceSpec
-    reference: str
-    policy: str
+_Key = tuple[str, str]
+"""(reference, policy): what is fetched once for every service that shares it."""
 
 
 def images_for_up(
@@ -44,14 +36,15 @@ def images_for_up(
     stream: TextIO = sys.stdout,
 ) -> "dict[str, Image]":
     """Each of `services`' image by service name; ImageMissing lists every failure."""
-    wanted: list[Wanted] = []
+    wanted: dict[_Key, list[ServiceSpec]] = {}
     problems: list[Problem] = []
     for service in _selected(project, services):
         if service.image is None:
             problems.append(_problem(service, "Corral cannot build images yet; name an image"))
             continue
         policy = pull or service.pull_policy or "missing"
-        wanted.append(Wanted(service, service.image, "never" if policy == "build" else policy))
+        key = (service.image, "never" if policy == "build" else policy)
+        wanted.setdefault(key, []).append(service)
     images = _fetch(wanted, roots, problems, stream)
     if problems:
         raise ImageMissing("\n".join(str(problem) for problem in problems))
@@ -67,12 +60,12 @@ def pull_stack(
     stream: TextIO = sys.stdout,
 ) -> "tuple[dict[str, Image], list[Problem]]":
     """`corral pull`: the pulled images by service, and the services that failed."""
-    wanted: list[Wanted] = []
+    wanted: dict[_Key, list[ServiceSpec]] = {}
     for service in _selected(project, services):
         chosen = service.pull_policy or "always"
         if service.image is None or chosen in ("never", "build"):
             continue
-        wanted.append(Wanted(service, service.image, policy or chosen))
+        wanted.setdefault((service.image, policy or chosen), []).append(service)
     problems: list[Problem] = []
     return _fetch(wanted, roots, problems, stream), problems
 
@@ -84,40 +77,51 @@ def _selected(project: ProjectSpec, names: Iterable[str]) -> list[ServiceSpec]:
 
 
 def _fetch(
-    wanted: list[Wanted], roots: StateRoots, problems: list[Problem], stream: TextIO
+    wanted: dict[_Key, list[ServiceSpec]],
+    roots: StateRoots,
+    problems: list[Problem],
+    stream: TextIO,
 ) -> "dict[str, Image]":
     from runtime.errors import ContainerRuntimeError
     from runtime.images import ImageStore
+    from runtime.images.pull import ensure_image
 
     store = ImageStore(roots.images)
-    by_reference: dict[tuple[str, str], list[ServiceSpec]] = {}
-    for item in wanted:
-        by_reference.setdefault((item.reference, item.policy), []).append(item.service)
     display = ProgressDisplay(stream)
-    fetch = _fetcher(store, display)
-    with ThreadPoolExecutor(MAX_CONCURRENT_IMAGES) as pool:
-        futures = {key: pool.submit(fetch, *key) for key in by_reference}
+
+    def fetch(key: _Key) -> "Image | Exception":
+        try:
+            return ensure_image(store, *key, progress=display)
+        except Exception as exc:  # noqa: BLE001 - sorted out below, per service
+            return exc
+
+    outcomes = _run_all(list(wanted), fetch)
     display.finish()
     images: dict[str, Image] = {}
-    for key, future in futures.items():
-        error = future.exception()
-        for service in by_reference[key]:
-            if error is None:
-                images[service.name] = future.result()
-            elif isinstance(error, (ContainerRuntimeError, OSError)):
-                problems.append(_problem(service, _explain(error, *key)))
+    for key, outcome in outcomes.items():
+        if isinstance(outcome, Exception) and not isinstance(
+            outcome, (ContainerRuntimeError, OSError)
+        ):
+            raise outcome
+        for service in wanted[key]:
+            if isinstance(outcome, Exception):
+                problems.append(_problem(service, _explain(outcome, *key)))
             else:
-                raise error
+                images[service.name] = outcome
     return images
 
 
-def _fetcher(store: "ImageStore", display: ProgressDisplay) -> "Callable[[str, str], Image]":
-    from runtime.images.pull import ensure_image
+def _run_all(
+    keys: list[_Key], fetch: "Callable[[_Key], Image | Exception]"
+) -> "dict[_Key, Image | Exception]":
+    """`fetch` of every key, several at a time; one (the usual case: every
+    service on one image) runs here, with no thread pool to start or import."""
+    if len(keys) <= 1:
+        return {key: fetch(key) for key in keys}
+    from concurrent.futures import ThreadPoolExecutor
 
-    def fetch(reference: str, policy: str) -> "Image":
-        return ensure_image(store, reference, policy, progress=display)
-
-    return fetch
+    with ThreadPoolExecutor(MAX_CONCURRENT_IMAGES) as pool:
+        return dict(zip(keys, pool.map(fetch, keys), strict=True))
 
 
 def _explain(error: BaseException, reference: str, policy: str) -> str:

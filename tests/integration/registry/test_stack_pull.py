@@ -11,17 +11,9 @@ import pytest
 
 from tests.integration.registry.conftest import Registry, needs_registry
 from tests.integration.registry.oci_builder import Layout, layer_tar
-from tests.integration.stack_helpers import REPO, Corral
+from tests.integration.stack_helpers import Corral
 
 pytestmark = [needs_registry, pytest.mark.timeout(180)]
-
-
-@pytest.fixture(scope="module")
-def busybox_layer(tmp_path_factory: pytest.TempPathFactory) -> bytes:
-    """The busybox root filesystem the demo imports, as one uncompressed layer."""
-    tarball = tmp_path_factory.mktemp("busybox") / "rootfs.tar"
-    subprocess.run([str(REPO / "specs/busybox-rootfs.sh"), str(tarball)], check=True, timeout=60)
-    return tarball.read_bytes()
 
 
 def push_app(
