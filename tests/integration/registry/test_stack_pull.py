@@ -58,7 +58,10 @@ def test_up_pulls_a_missing_image_and_the_container_sees_its_layers(
     started = corral("up", "-d")
     assert started.returncode == 0, started.stderr
     try:
-        assert started.stdout.count(": pull complete") == 3
+        # Layers other tests pulled into the shared store are reported as present.
+        done = started.stdout.count(": pull complete")
+        assert done >= 1  # the top layer (this test's motd) is new
+        assert done + started.stdout.count(": already exists") == 3
         listing = corral("exec", "web", "ls", "-A", "/srv")
         assert (listing.returncode, listing.stdout) == (0, "keep\n")
         assert corral("exec", "web", "cat", "/srv/keep", "/etc/motd").stdout == "kept\nhello\n"
