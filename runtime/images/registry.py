@@ -201,24 +201,23 @@ class RegistryClient:
     ) -> Response:
         """Send a request, answering one authentication challenge. The caller closes
         the response; _Transient for failures worth another attempt."""
-        response = self._attempt(method, path, repository, headers)
+        sent = self._authorization.get(repository)
+        response = self._attempt(method, path, headers, sent)
         if response.status == 401:
             challenge = response.header("www-authenticate")
             response.close()
-            self._authenticate(challenge, repository)
-            response = self._attempt(method, path, repository, headers)
+            self._authenticate(challenge, repository, sent)
+            response = self._attempt(method, path, headers, self._authorization.get(repository))
         if response.status in _TRANSIENT_STATUS:
             response.close()
             raise _Transient(f"HTTP {response.status} for {path}")
         return response
 
     def _attempt(
-        self, method: str, path: str, repository: str, headers: dict[str, str]
+        self, method: str, path: str, headers: dict[str, str], authorization: str | None
     ) -> Response:
-        headers = dict(headers)
-        authorization = self._authorization.get(repository)
         if authorization:
-            headers["Authorization"] = authorization
+            headers = {**headers, "Authorization": authorization}
         while True:
             scheme = self._schemes[0]
             try:
@@ -270,11 +269,19 @@ class RegistryClient:
             url = target
         raise RegistryError(f"registry {self.host} redirected more than {_MAX_REDIRECTS} times")
 
-    def _authenticate(self, challenge: str, repository: str) -> None:
+    def _authenticate(self, challenge: str, repository: str, sent: str | None) -> None:
+        """Answer a 401 to a request that carried the Authorization `sent` (None: none).
+
+        A Bearer token is fetched afresh (it may have expired); credentials
+        sent with Basic were refused. When another thread has already changed
+        the repository's authorization, the request is only tried again with it.
+        """
         scheme, _, rest = challenge.partition(" ")
         params = dict(_CHALLENGE_PARAM.findall(rest))
         with self._auth_lock:
-            if self._authorization.get(repository):
+            if self._authorization.get(repository) != sent:
+                return  # another thread authenticated meanwhile
+            if sent is not None and not sent.startswith("Bearer "):
                 raise self._refused(repository)
             if scheme.lower() == "basic":
                 if self._credentials is None:

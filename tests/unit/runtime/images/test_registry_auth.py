@@ -61,6 +61,62 @@ def test_anonymous_bearer_token_flow() -> None:
     assert server.connections == [1]  # one connection for all four: the 401's body was read
 
 
+class ExpiringTokens:
+    """A registry whose tokens t1, t2, ... each let `uses` requests through; then the
+    request is answered 401 with a fresh challenge, as a token's expiry is."""
+
+    def __init__(self, uses: int) -> None:
+        self.uses = uses
+        self.issued = 0
+        self.left = 0
+        self.realm = ""
+
+    def __call__(self, request: Request) -> Reply:
+        if request.path.startswith("/token?"):
+            self.issued += 1
+            self.left = self.uses
+            return Reply(200, body=json.dumps({"token": f"t{self.issued}"}).encode())
+        if request.headers.get("authorization") == f"Bearer t{self.issued}" and self.left > 0:
+            self.left -= 1
+            return Reply(200, {"Content-Type": "application/json"}, MANIFEST)
+        challenge = f'Bearer realm="{self.realm}",service="r",error="invalid_token"'
+        return Reply(401, {"WWW-Authenticate": challenge})
+
+
+def test_an_expired_token_is_fetched_afresh_once() -> None:
+    registry = ExpiringTokens(uses=2)
+    with serve(registry) as server:
+        registry.realm = f"{server.url}/token"
+        with open_registry(server.host, None) as client:
+            for tag in ("1", "2", "3"):
+                assert client.manifest("app", tag, f"app:{tag}") == (MANIFEST, "application/json")
+
+    sent = [(r.path.split("?")[0], r.headers.get("authorization")) for r in server.requests]
+    assert sent == [
+        ("/v2/app/manifests/1", None),
+        ("/token", None),
+        ("/v2/app/manifests/1", "Bearer t1"),
+        ("/v2/app/manifests/2", "Bearer t1"),
+        ("/v2/app/manifests/3", "Bearer t1"),
+        ("/token", None),
+        ("/v2/app/manifests/3", "Bearer t2"),
+    ]
+
+
+def test_a_fresh_token_refused_again_is_an_authentication_error() -> None:
+    registry = ExpiringTokens(uses=1)
+    with serve(registry) as server:
+        registry.realm = f"{server.url}/token"
+        with open_registry(server.host, None) as client:
+            client.manifest("app", "1", "app:1")
+            registry.uses = 0  # from now on every token is refused at once
+            message = f"registry {server.host} requires authentication: run `corral login"
+            with pytest.raises(AuthenticationError, match=f"^{re.escape(message)}"):
+                client.manifest("app", "2", "app:2")
+
+    assert registry.issued == 2
+
+
 def test_token_refused_for_wrong_credentials_names_the_registry() -> None:
     realm: list[str] = []
 
