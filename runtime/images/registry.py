@@ -50,7 +50,15 @@ from runtime.images.transport import (
 
 MANIFEST_ACCEPT = ", ".join((OCI_INDEX, DOCKER_LIST, OCI_MANIFEST, DOCKER_MANIFEST))
 INSECURE_VARIABLE = "CORRAL_INSECURE_REGISTRIES"
-_CHALLENGE_PARAM = re.compile(r'(\w+)="([^"]*)"')
+# RFC 9110 section 11: challenge = scheme [ token68 / #( name = ( token / quoted-string ) ) ].
+# A value without quotes is taken up to the next space or comma, URL characters and all.
+_TOKEN = r"[!#$%&'*+.^_`|~0-9A-Za-z-]+"
+_SCHEME = re.compile(rf"[\s,]*({_TOKEN})")
+_TOKEN68 = re.compile(r"[ \t]+[0-9A-Za-z._~+/-]+=*[ \t]*(?=,|$)")
+_AUTH_PARAM = re.compile(
+    rf'[\s,]*({_TOKEN})[ \t]*=[ \t]*(?:"((?:[^"\\]|\\.)*)"|([^\s,"]+))[ \t]*(?=,|$)'
+)
+_QUOTED_PAIR = re.compile(r"\\(.)")
 _CONTENT_RANGE = re.compile(r"bytes (\d+)-\d+/(?:\d+|\*)")
 _TRANSIENT_STATUS = frozenset({408, 429, 500, 502, 503, 504})
 _REDIRECTS = frozenset({301, 302, 303, 307, 308})
@@ -66,6 +74,45 @@ class RetryPolicy(NamedTuple):  # half a dataclass's cost to define, on every pu
 
     def delay(self, attempt: int) -> float:
         return float(self.first_delay * 2**attempt)
+
+
+class Challenge(NamedTuple):
+    scheme: str  # lower case
+    params: dict[str, str]  # names in lower case
+
+
+def parse_challenges(values: list[str]) -> list[Challenge]:
+    """The challenges of WWW-Authenticate header values, each of which may hold several.
+
+    Schemes and parameter names are case-insensitive; values are quoted strings
+    (with backslash escapes, commas allowed) or bare. Unparsable text ends the
+    challenges of its value.
+    """
+    challenges = []
+    for value in values:
+        position = 0
+        while scheme := _SCHEME.match(value, position):
+            position = scheme.end()
+            params: dict[str, str] = {}
+            if token68 := _TOKEN68.match(value, position):
+                position = token68.end()  # e.g. Negotiate's: no parameters follow
+            while param := _AUTH_PARAM.match(value, position):
+                quoted = param[2]
+                params[param[1].lower()] = (
+                    param[3] if quoted is None else _QUOTED_PAIR.sub(r"\1", quoted)
+                )
+                position = param.end()
+            challenges.append(Challenge(scheme[1].lower(), params))
+    return challenges
+
+
+def _preferred(challenges: list[Challenge]) -> Challenge | None:
+    """Bearer (with a realm) over Basic, as Docker chooses; None if neither is offered."""
+    for scheme in ("bearer", "basic"):
+        for challenge in challenges:
+            if challenge.scheme == scheme and (scheme == "basic" or "realm" in challenge.params):
+                return challenge
+    return None
 
 
 def is_loopback(host: str) -> bool:
@@ -204,9 +251,9 @@ class RegistryClient:
         sent = self._authorization.get(repository)
         response = self._attempt(method, path, headers, sent)
         if response.status == 401:
-            challenge = response.header("www-authenticate")
+            challenges = response.header_values("www-authenticate")
             response.close()
-            self._authenticate(challenge, repository, sent)
+            self._authenticate(challenges, repository, sent)
             response = self._attempt(method, path, headers, self._authorization.get(repository))
         if response.status in _TRANSIENT_STATUS:
             response.close()
@@ -269,31 +316,30 @@ class RegistryClient:
             url = target
         raise RegistryError(f"registry {self.host} redirected more than {_MAX_REDIRECTS} times")
 
-    def _authenticate(self, challenge: str, repository: str, sent: str | None) -> None:
+    def _authenticate(self, challenges: list[str], repository: str, sent: str | None) -> None:
         """Answer a 401 to a request that carried the Authorization `sent` (None: none).
 
         A Bearer token is fetched afresh (it may have expired); credentials
         sent with Basic were refused. When another thread has already changed
         the repository's authorization, the request is only tried again with it.
         """
-        scheme, _, rest = challenge.partition(" ")
-        params = dict(_CHALLENGE_PARAM.findall(rest))
+        challenge = _preferred(parse_challenges(challenges))
         with self._auth_lock:
             if self._authorization.get(repository) != sent:
                 return  # another thread authenticated meanwhile
             if sent is not None and not sent.startswith("Bearer "):
                 raise self._refused(repository)
-            if scheme.lower() == "basic":
-                if self._credentials is None:
-                    raise self._needs_login()
-                self._authorization[repository] = _basic(self._credentials)
-            elif scheme.lower() == "bearer" and "realm" in params:
-                self._authorization[repository] = self._token(params, repository)
-            else:
+            if challenge is None:
                 raise AuthenticationError(
                     f"registry {self.host} asks for authentication Corral does not support:"
-                    f" {challenge or 'no WWW-Authenticate header'}"
+                    f" {' / '.join(challenges) or 'no WWW-Authenticate header'}"
                 )
+            if challenge.scheme == "bearer":
+                self._authorization[repository] = self._token(challenge.params, repository)
+            elif self._credentials is None:
+                raise self._needs_login()
+            else:
+                self._authorization[repository] = _basic(self._credentials)
 
     def _token(self, params: dict[str, str], repository: str) -> str:
         from urllib.parse import urlencode

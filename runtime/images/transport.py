@@ -94,6 +94,13 @@ class _Connection:
         self.sock.close()
 
 
+class _Head(NamedTuple):
+    status: int
+    headers: dict[str, str]  # names in lower case; repeated ones joined by ", "
+    fields: list[tuple[str, str]]  # (name in lower case, value), one per header line
+    keep_alive: bool  # whether the connection stays open after the body
+
+
 class Response:
     """A response whose body is read on demand; `close` it (or read it to the end)
     so that its connection goes back to the pool."""
@@ -102,27 +109,31 @@ class Response:
         self,
         transport: "Transport",
         connection: _Connection,
-        status: int,
-        headers: dict[str, str],
+        head: _Head,
         *,
         length: int | None,
         chunked: bool,
-        reusable: bool,
     ) -> None:
-        self.status = status
-        self.headers = headers  # names in lower case; repeated ones joined by ", "
+        self.status = head.status
+        self.headers = head.headers  # names in lower case; repeated ones joined by ", "
+        self._fields = head.fields
         self._transport = transport
         self._connection: _Connection | None = connection
         self._chunked = chunked
         self._left = length  # left in the body or chunk (0 before the first); None: to the end
         self._after_chunk = False  # a chunk's data was read: its CRLF comes next
-        self._reusable = reusable and (chunked or length is not None)
+        self._reusable = head.keep_alive and (chunked or length is not None)
         self._ended = False
         if length == 0 and not chunked:
             self._end()
 
     def header(self, name: str) -> str:
         return self.headers.get(name, "")
+
+    def header_values(self, name: str) -> list[str]:
+        """Each value of header `name` (lower case) as its own line gave it: for headers
+        such as WWW-Authenticate, whose values cannot be told apart once joined."""
+        return [value for key, value in self._fields if key == name]
 
     def read(self, size: int = -1) -> bytes:
         """Up to `size` bytes of the body (all of it for -1); b"" once it has ended."""
@@ -290,9 +301,9 @@ class Transport:
         host = connection.origin.host
         try:
             connection.sock.sendall(message)
-            status, headers, reusable = _read_head(connection.file, host)
-            while 100 <= status < 200:  # an interim response: the real one follows
-                status, headers, reusable = _read_head(connection.file, host)
+            head = _read_head(connection.file, host)
+            while 100 <= head.status < 200:  # an interim response: the real one follows
+                head = _read_head(connection.file, host)
         except (BrokenPipeError, ConnectionResetError) as exc:
             connection.close()
             raise _Dropped(f"{host}: {_describe(exc)}") from exc
@@ -304,19 +315,17 @@ class Transport:
             raise
         chunked = False
         length: int | None = 0
-        if method != "HEAD" and status not in _NO_BODY:
-            chunked = "chunked" in headers.get("transfer-encoding", "").lower()
-            length = 0 if chunked else _content_length(headers.get("content-length"))
+        if method != "HEAD" and head.status not in _NO_BODY:
+            chunked = "chunked" in head.headers.get("transfer-encoding", "").lower()
+            length = 0 if chunked else _content_length(head.headers.get("content-length"))
             if length == -1:
                 connection.close()
                 raise TransportError(f"{host}: malformed Content-Length")
-        return Response(
-            self, connection, status, headers, length=length, chunked=chunked, reusable=reusable
-        )
+        return Response(self, connection, head, length=length, chunked=chunked)
 
 
-def _read_head(file: BinaryIO, host: str) -> tuple[int, dict[str, str], bool]:
-    """(status, headers, whether the connection stays open) of a response head."""
+def _read_head(file: BinaryIO, host: str) -> _Head:
+    """The status line and header fields of a response."""
     line = file.readline(_MAX_LINE)
     if not line:
         raise _Dropped(f"{host}: the server closed the connection without a response")
@@ -325,6 +334,7 @@ def _read_head(file: BinaryIO, host: str) -> tuple[int, dict[str, str], bool]:
     if not version.startswith("HTTP/1.") or not code.isdigit():
         raise TransportError(f"{host}: not an HTTP response: {line[:60]!r}")
     headers: dict[str, str] = {}
+    fields: list[tuple[str, str]] = []
     for _ in range(_MAX_HEADERS):
         field = file.readline(_MAX_LINE)
         if field in (b"\r\n", b"\n"):
@@ -335,12 +345,13 @@ def _read_head(file: BinaryIO, host: str) -> tuple[int, dict[str, str], bool]:
         if not colon:
             raise TransportError(f"{host}: malformed header line {field[:60]!r}")
         key, value = name.strip().lower(), value.strip()
+        fields.append((key, value))
         headers[key] = f"{headers[key]}, {value}" if key in headers else value
     else:
         raise TransportError(f"{host}: the response has more than {_MAX_HEADERS} headers")
     tokens = {token.strip().lower() for token in headers.get("connection", "").split(",")}
     keep_alive = "keep-alive" in tokens if version == "HTTP/1.0" else "close" not in tokens
-    return int(code), headers, keep_alive
+    return _Head(int(code), headers, fields, keep_alive)
 
 
 def _content_length(value: str | None) -> int | None:

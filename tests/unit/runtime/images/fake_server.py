@@ -6,7 +6,7 @@ recorded; `handle(request)` returns the Reply.
 """
 
 import threading
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -22,7 +22,8 @@ class Request:
 @dataclass
 class Reply:
     status: int = 200
-    headers: dict[str, str] = field(default_factory=dict)
+    # A list of pairs may repeat a name, as several WWW-Authenticate lines do.
+    headers: Mapping[str, str] | list[tuple[str, str]] = field(default_factory=dict)
     body: bytes | Iterable[bytes] = b""  # an iterable is sent chunked
     cut_after: int | None = None  # close the connection after this many body bytes
     close: bool = False  # close the connection after the reply, without saying so
@@ -69,10 +70,12 @@ def serve(handle: Handler) -> Iterator[FakeServer]:
             requests.append(request)
             reply = handle(request)
             self.send_response(reply.status)
-            for name, value in reply.headers.items():
+            fields = reply.headers
+            pairs = list(fields.items()) if isinstance(fields, Mapping) else fields
+            for name, value in pairs:
                 self.send_header(name, value)
             if isinstance(reply.body, bytes):
-                if "content-length" not in {name.lower() for name in reply.headers}:
+                if "content-length" not in {name.lower() for name, _ in pairs}:
                     self.send_header("Content-Length", str(len(reply.body)))
                 self.end_headers()
                 if self.command != "HEAD":

@@ -17,10 +17,12 @@ from runtime.images.credentials import (
 )
 from runtime.images.media import Descriptor
 from runtime.images.registry import (
+    Challenge,
     RegistryClient,
     RetryPolicy,
     is_insecure_allowed,
     open_registry,
+    parse_challenges,
 )
 from runtime.images.transport import Transport
 from tests.unit.runtime.images.fake_server import Reply, Request, serve
@@ -115,6 +117,44 @@ def test_a_fresh_token_refused_again_is_an_authentication_error() -> None:
                 client.manifest("app", "2", "app:2")
 
     assert registry.issued == 2
+
+
+def test_bearer_is_preferred_over_basic_offered_in_another_header() -> None:
+    realm: list[str] = []
+
+    def handle(request: Request) -> Reply:
+        if request.path.startswith("/token?"):
+            return Reply(200, body=b'{"access_token": "t0k3n"}')
+        if request.headers.get("authorization") == "Bearer t0k3n":
+            return Reply(200, body=MANIFEST)
+        challenges = [("WWW-Authenticate", 'Basic realm="r"'),
+                      ("WWW-Authenticate", f'Bearer realm="{realm[0]}",service="s"')]  # fmt: skip
+        return Reply(401, challenges)
+
+    with serve(handle) as server:
+        realm.append(f"{server.url}/token")
+        with open_registry(server.host, None) as client:
+            assert client.manifest("app", "1", "app:1")[0] == MANIFEST
+
+
+@pytest.mark.parametrize(
+    ("values", "expected"),
+    [
+        (['Bearer realm="https://a/t",service="s",scope="repository:x:pull,push"'],
+         [Challenge("bearer", {"realm": "https://a/t", "service": "s",
+                               "scope": "repository:x:pull,push"})]),
+        (["BEARER Realm=https://a/t, Service=reg.example"],
+         [Challenge("bearer", {"realm": "https://a/t", "service": "reg.example"})]),
+        (['Basic realm="say \\"hi\\", please", Bearer realm="r"'],
+         [Challenge("basic", {"realm": 'say "hi", please'}), Challenge("bearer", {"realm": "r"})]),
+        (["Negotiate YWJj==, Basic realm = r", "Bearer"],
+         [Challenge("negotiate", {}), Challenge("basic", {"realm": "r"}),
+          Challenge("bearer", {})]),
+        ([""], []),
+    ],
+)  # fmt: skip
+def test_parse_challenges(values: list[str], expected: list[Challenge]) -> None:
+    assert parse_challenges(values) == expected
 
 
 def test_token_refused_for_wrong_credentials_names_the_registry() -> None:

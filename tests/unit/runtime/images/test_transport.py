@@ -41,6 +41,17 @@ def test_chunked_body_and_headers_are_read() -> None:
     assert server.connections == [1]
 
 
+def test_repeated_headers_are_kept_apart() -> None:
+    fields = [("WWW-Authenticate", 'Basic realm="a, b"'), ("WWW-Authenticate", "Bearer x=1")]
+    with serve(lambda request: Reply(401, fields)) as server:
+        response = Transport().request("GET", f"{server.url}/", {})
+        response.close()
+
+    assert response.header_values("www-authenticate") == ['Basic realm="a, b"', "Bearer x=1"]
+    assert response.header("www-authenticate") == 'Basic realm="a, b", Bearer x=1'
+    assert response.header_values("x-absent") == []
+
+
 def test_a_connection_the_server_dropped_while_idle_is_replaced() -> None:
     with serve(lambda request: Reply(200, body=b"ok", close=True)) as server:
         transport = Transport()
