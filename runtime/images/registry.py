@@ -42,6 +42,7 @@ from runtime.images.transport import (
     CertificateError,
     ConnectError,
     HandshakeError,
+    Origin,
     Response,
     Transport,
     TransportError,
@@ -342,31 +343,64 @@ class RegistryClient:
                 self._authorization[repository] = _basic(self._credentials)
 
     def _token(self, params: dict[str, str], repository: str) -> str:
+        """A Bearer token from the challenge's realm, fetched with the retry policy.
+
+        The user's credentials go to the realm only over https, or to the
+        registry's own host (which already sees them in plain HTTP if it is
+        plain): never in clear text to another host. The token is then asked
+        for anonymously.
+        """
         from urllib.parse import urlencode
 
+        realm = params["realm"]
+        try:
+            realm_origin = split_url(realm)[0]
+        except ValueError as exc:
+            raise RegistryError(
+                f"registry {self.host} named an unusable token service {realm!r}"
+            ) from exc
         query = {"service": params.get("service", "")}
         scope = params.get("scope") or (f"repository:{repository}:pull" if repository else "")
         if scope:
             query["scope"] = scope
         headers = {}
-        if self._credentials is not None:
+        withheld = self._credentials is not None and not self._may_receive_credentials(realm_origin)
+        if self._credentials is not None and not withheld:
             headers["Authorization"] = _basic(self._credentials)
             query["account"] = self._credentials.username
-        realm = params["realm"]
         url = f"{realm}{'&' if '?' in realm else '?'}{urlencode(query)}"
-        try:
-            with closing(self._follow("GET", url, headers)) as response:
-                status = response.status
-                body = response.read() if status == 200 else b""
-        except (TransportError, ValueError) as exc:
-            raise RegistryError(
-                f"cannot reach the token service of registry {self.host}: {exc}"
-            ) from exc
+        status, body = self._retrying(lambda: self._token_response(url, headers, realm_origin))
+        if status in (401, 403) and withheld:
+            raise AuthenticationError(
+                f"the token service of registry {self.host} refused an anonymous token; Corral"
+                f" sends credentials only over https or to the registry's host, not to {realm}"
+            )
         if status in (401, 403):
             raise self._refused(repository) if self._credentials else self._needs_login()
         if status != 200:
             raise RegistryError(f"the token service of registry {self.host} answered HTTP {status}")
         return f"Bearer {self._token_in(body)}"
+
+    def _may_receive_credentials(self, origin: Origin) -> bool:
+        registry_name = Origin("https", self.host).address[0]
+        return origin.scheme == "https" or origin.address[0].lower() == registry_name.lower()
+
+    def _token_response(
+        self, url: str, headers: dict[str, str], origin: Origin
+    ) -> tuple[int, bytes]:
+        """(status, body) of one request to the token service; _Transient for failures
+        worth another attempt."""
+        try:
+            with closing(self._follow("GET", url, headers)) as response:
+                if response.status in _TRANSIENT_STATUS:
+                    raise _Transient(
+                        f"the token service {origin.host} answered HTTP {response.status}"
+                    )
+                return response.status, response.read() if response.status == 200 else b""
+        except CertificateError as exc:
+            raise RegistryError(f"the token service of registry {self.host}: {exc}") from exc
+        except TransportError as exc:
+            raise _Transient(f"the token service of registry {self.host}: {exc}") from exc
 
     def _token_in(self, body: bytes) -> str:
         import json

@@ -4,6 +4,8 @@ loopback; and the transport choice."""
 import base64
 import json
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -25,7 +27,7 @@ from runtime.images.registry import (
     parse_challenges,
 )
 from runtime.images.transport import Transport
-from tests.unit.runtime.images.fake_server import Reply, Request, serve
+from tests.unit.runtime.images.fake_server import FakeServer, Reply, Request, serve
 
 pytestmark = pytest.mark.timeout(10)
 MANIFEST = b'{"schemaVersion":2}'
@@ -157,16 +159,98 @@ def test_parse_challenges(values: list[str], expected: list[Challenge]) -> None:
     assert parse_challenges(values) == expected
 
 
-def test_token_refused_for_wrong_credentials_names_the_registry() -> None:
+def test_the_token_request_is_retried_as_other_requests_are() -> None:
+    answers = [Reply(503), Reply(429), Reply(200, body=b"x" * 100, cut_after=10)]
+    realm: list[str] = []
+
+    def handle(request: Request) -> Reply:
+        if request.path.startswith("/token?"):
+            return answers.pop(0) if answers else Reply(200, body=b'{"token": "t"}')
+        if request.headers.get("authorization") == "Bearer t":
+            return Reply(200, body=MANIFEST)
+        return Reply(401, {"WWW-Authenticate": f'Bearer realm="{realm[0]}"'})
+
+    with serve(handle) as server:
+        realm.append(f"{server.url}/token")
+        no_wait = RetryPolicy(first_delay=0)
+        with open_registry(server.host, None, retry=no_wait) as client:
+            assert client.manifest("app", "1", "app:1")[0] == MANIFEST
+
+    assert [r.path.split("?")[0] for r in server.requests].count("/token") == 4
+
+
+@contextmanager
+def token_service_answering(status: int) -> Iterator[FakeServer]:
+    """A registry that wants a Bearer token from its /token, which answers `status`."""
     realm: list[str] = []
 
     def handle(request: Request) -> Reply:
         if request.path.startswith("/token"):
-            return Reply(401)
+            return Reply(status)
         return Reply(401, {"WWW-Authenticate": f'Bearer realm="{realm[0]}",service="r"'})
 
     with serve(handle) as server:
         realm.append(f"{server.url}/token")
+        yield server
+
+
+def test_a_token_service_failing_every_time_names_it() -> None:
+    with token_service_answering(502) as server:
+        message = f"registry {server.host} failed 2 times: the token service {server.host}" \
+            " answered HTTP 502"  # fmt: skip
+        no_wait = RetryPolicy(attempts=2, first_delay=0)
+        with (
+            open_registry(server.host, None, retry=no_wait) as client,
+            pytest.raises(RegistryError, match=f"^{re.escape(message)}$"),
+        ):
+            client.manifest("app", "1", "app:1")
+
+
+@pytest.mark.parametrize(
+    ("realm_host", "sent"),
+    [("localhost", False), ("127.0.0.1", True)],  # another host, then the registry's own
+)
+def test_credentials_go_to_a_plain_http_token_service_only_on_the_registrys_host(
+    realm_host: str, sent: bool
+) -> None:
+    with serve(lambda request: Reply(200, body=b'{"token": "t"}')) as tokens:
+        realm = f"http://{realm_host}:{tokens.host.split(':')[1]}/token"
+
+        def handle(request: Request) -> Reply:
+            if request.headers.get("authorization") == "Bearer t":
+                return Reply(200, body=MANIFEST)
+            return Reply(401, {"WWW-Authenticate": f'Bearer realm="{realm}",service="s"'})
+
+        with (
+            serve(handle) as server,
+            open_registry(server.host, Credentials("ann", "pw")) as client,
+        ):
+            assert client.manifest("app", "1", "app:1")[0] == MANIFEST
+
+    [request] = tokens.requests
+    assert ("authorization" in request.headers) is sent
+    assert ("account=ann" in request.path) is sent
+
+
+def test_a_token_refused_to_withheld_credentials_says_why() -> None:
+    with serve(lambda request: Reply(401)) as tokens:
+        realm = f"http://localhost:{tokens.host.split(':')[1]}/token"
+        challenge = {"WWW-Authenticate": f'Bearer realm="{realm}"'}
+        with (
+            serve(lambda request: Reply(401, challenge)) as server,
+            open_registry(server.host, Credentials("ann", "pw")) as client,
+        ):
+            message = (
+                f"the token service of registry {server.host} refused an anonymous token;"
+                f" Corral sends credentials only over https or to the registry's host,"
+                f" not to {realm}"
+            )
+            with pytest.raises(AuthenticationError, match=f"^{re.escape(message)}$"):
+                client.manifest("app", "1", "app:1")
+
+
+def test_token_refused_for_wrong_credentials_names_the_registry() -> None:
+    with token_service_answering(401) as server:
         message = f"registry {server.host} refused the credentials of user 'ann' for org/app"
         with (
             open_registry(server.host, Credentials("ann", "wrong")) as client,
