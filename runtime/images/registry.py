@@ -27,7 +27,13 @@ from collections.abc import Callable, Iterator, Mapping
 from contextlib import closing, contextmanager
 from typing import NamedTuple, TypeVar
 
-from runtime.errors import AuthenticationError, BlobCorrupt, ManifestUnknown, RegistryError
+from runtime.errors import (
+    AuthenticationError,
+    BlobCorrupt,
+    ImageError,
+    ManifestUnknown,
+    RegistryError,
+)
 from runtime.images.credentials import Credentials, encode_auth
 from runtime.images.media import (
     DIGEST,
@@ -51,6 +57,8 @@ from runtime.images.transport import (
 
 MANIFEST_ACCEPT = ", ".join((OCI_INDEX, DOCKER_LIST, OCI_MANIFEST, DOCKER_MANIFEST))
 INSECURE_VARIABLE = "CORRAL_INSECURE_REGISTRIES"
+MAX_MANIFEST = 4 << 20  # bytes of a manifest or index, as Docker and containerd allow
+MAX_SMALL_BLOB = 8 << 20  # bytes of a config blob
 # RFC 9110 section 11: challenge = scheme [ token68 / #( name = ( token / quoted-string ) ) ].
 # A value without quotes is taken up to the next space or comma, URL characters and all.
 _TOKEN = r"[!#$%&'*+.^_`|~0-9A-Za-z-]+"
@@ -203,9 +211,15 @@ class RegistryClient:
                     raise ManifestUnknown(shown)
                 self.raise_for_status(response, repository, what=f"image {shown!r}")
                 try:
-                    return response.read(), response.header("content-type")
+                    data = _read_at_most(response, MAX_MANIFEST)
                 except TransportError as exc:
                     raise _Transient(str(exc)) from exc
+                if data is None:
+                    raise ImageError(
+                        f"the manifest of {shown!r} from registry {self.host} is larger than"
+                        f" {MAX_MANIFEST >> 20} MiB, the most Corral accepts"
+                    )
+                return data, response.header("content-type")
 
         return self._retrying(attempt)
 
@@ -214,17 +228,18 @@ class RegistryClient:
         return BlobStream(self, repository, digest, offset)
 
     def small_blob(self, repository: str, blob: Descriptor) -> bytes:
-        """The whole of a small blob (a config); BlobCorrupt if longer than `blob.size`."""
-        stream = self.blob(repository, blob.digest)
-        parts: list[bytes] = []
-        length = 0
-        while part := stream.read(blob.size + 1 - length):
-            parts.append(part)
-            length += len(part)
-            if length > blob.size:
-                stream.close()
-                raise BlobCorrupt(blob.digest, f"registry {self.host}")
-        return b"".join(parts)
+        """The whole of a small blob (a config); BlobCorrupt if longer than `blob.size`,
+        ImageError if that is more than MAX_SMALL_BLOB."""
+        if blob.size > MAX_SMALL_BLOB:
+            raise ImageError(
+                f"blob {blob.digest} of {repository} is {blob.size} bytes; Corral takes"
+                f" a config of at most {MAX_SMALL_BLOB >> 20} MiB"
+            )
+        with closing(self.blob(repository, blob.digest)) as stream:
+            data = _read_at_most(stream, blob.size)
+        if data is None:
+            raise BlobCorrupt(blob.digest, f"registry {self.host}")
+        return data
 
     def backoff(self, attempt: int, exc: Exception) -> None:
         """Wait before attempt `attempt + 1` (counting from 0), or raise RegistryError
@@ -559,6 +574,21 @@ def _proxy_hint(environ: Mapping[str, str]) -> str:
     if not named:
         return ""
     return f" ({named[0]} is set, but Corral does not go through proxies yet)"
+
+
+def _read_at_most(source: Response | BlobStream, limit: int) -> bytes | None:
+    """The rest of `source` if it holds at most `limit` bytes; None (having read
+    `limit` + 1) if more."""
+    if isinstance(source, Response):
+        length = source.header("content-length")
+        if length.isdigit() and int(length) > limit:
+            return None
+    parts: list[bytes] = []
+    left = limit + 1
+    while left > 0 and (part := source.read(left)):
+        parts.append(part)
+        left -= len(part)
+    return None if left == 0 else b"".join(parts)
 
 
 def _basic(credentials: Credentials) -> str:

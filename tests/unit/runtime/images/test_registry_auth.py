@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from runtime.errors import AuthenticationError, ManifestUnknown, RegistryError
+from runtime.errors import AuthenticationError, ImageError, ManifestUnknown, RegistryError
 from runtime.images.credentials import (
     Credentials,
     find_credentials,
@@ -326,6 +326,31 @@ def test_small_blob_longer_than_its_descriptor_is_refused() -> None:
             message = f"blob {DIGEST} from registry {server.host} is corrupt"
             with pytest.raises(Exception, match=f"^{re.escape(message)}"):
                 client.small_blob("app", Descriptor("", DIGEST, 10))
+
+
+@pytest.mark.parametrize("chunked", [False, True])  # sized by Content-Length, or not
+def test_a_manifest_larger_than_4_mib_is_refused(chunked: bool) -> None:
+    def handle(request: Request) -> Reply:
+        size = (4 << 20) + (1 if request.path.endswith("/big") else 0)
+        return Reply(200, body=[b"x" * size] if chunked else b"x" * size)
+
+    with serve(handle) as server, open_registry(server.host, None) as client:
+        assert len(client.manifest("app", "fits", "app:fits")[0]) == 4 << 20
+        message = (
+            f"the manifest of 'app:big' from registry {server.host} is larger than 4 MiB,"
+            " the most Corral accepts"
+        )
+        with pytest.raises(ImageError, match=f"^{re.escape(message)}$"):
+            client.manifest("app", "big", "app:big")
+
+
+def test_a_config_blob_larger_than_8_mib_is_not_fetched() -> None:
+    with serve(lambda request: Reply(200)) as server, open_registry(server.host, None) as client:
+        message = f"blob {DIGEST} of app is {(8 << 20) + 1} bytes; Corral takes a config of" \
+            " at most 8 MiB"  # fmt: skip
+        with pytest.raises(ImageError, match=f"^{re.escape(message)}$"):
+            client.small_blob("app", Descriptor("", DIGEST, (8 << 20) + 1))
+    assert server.requests == []
 
 
 @pytest.mark.parametrize(
