@@ -93,6 +93,8 @@ class LayerFetcher:
             finally:
                 _unlink_if_same(partial, fd)
             raise
+        finally:
+            source.close()  # its connection, after a failure or an interrupt in mid-blob
 
     def _report(self, layer: Descriptor, status: LayerStatus, done: int = 0) -> None:
         self._progress(LayerProgress(layer.digest, layer.size, done, status))
@@ -148,6 +150,10 @@ class _Download:
         elif self._stream is not None:
             self._stream.close()
         return data
+
+    def close(self) -> None:
+        if self._stream is not None:
+            self._stream.close()
 
     def verify(self) -> None:
         """Read the rest; BlobCorrupt unless the blob is the one its descriptor names."""

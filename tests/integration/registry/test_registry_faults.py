@@ -3,6 +3,7 @@ loopback that sits between the client and the real registry."""
 
 import os
 import re
+import time
 from dataclasses import replace
 from pathlib import Path
 
@@ -26,7 +27,8 @@ def blob_fault(layer_digest: str, fault: str) -> tuple[Fault, list[str | None]]:
     """A fault for the responses of one layer blob, and the Range headers asked of it.
 
     "cut": the first response breaks off after CUT_AT bytes; "flip": every
-    response has a byte flipped; "long": every response has a byte too many.
+    response has a byte flipped; "long": every response has a byte too many;
+    "many": every response carries the blob four times over.
     """
     ranges: list[str | None] = []
 
@@ -40,9 +42,9 @@ def blob_fault(layer_digest: str, fault: str) -> tuple[Fault, list[str | None]]:
         if fault == "flip":
             body = reply.body[:1000] + bytes([reply.body[1000] ^ 0xFF]) + reply.body[1001:]
             return replace(reply, body=body)
-        if fault == "long":
-            length = str(len(reply.body) + 1)
-            return replace(reply, body=reply.body + b"!", headers={"Content-Length": length})
+        if fault in ("long", "many"):
+            body = reply.body + b"!" if fault == "long" else reply.body * 4
+            return replace(reply, body=body, headers={"Content-Length": str(len(body))})
         return reply
 
     return spoil, ranges
@@ -83,6 +85,26 @@ def test_corrupt_blob_is_rejected_and_nothing_is_stored(
             pull(store, through(proxy, reference))
 
     assert contents(store) == ["blobs", "blobs/sha256", "layers"]
+
+
+def open_descriptors() -> int:
+    return len(os.listdir("/proc/self/fd"))
+
+
+def test_a_download_refused_in_mid_blob_closes_its_connection(
+    pushed: tuple[str, str], tmp_path: Path
+) -> None:
+    reference, layer = pushed
+    spoil, _ = blob_fault(layer, "many")
+
+    with proxied(reference.split("/")[0], spoil) as proxy:
+        before = open_descriptors()
+        with pytest.raises(BlobCorrupt) as caught:  # whose traceback holds the download
+            pull(ImageStore(tmp_path / "images"), through(proxy, reference))
+        deadline = time.monotonic() + 5
+        while open_descriptors() > before and time.monotonic() < deadline:
+            time.sleep(0.05)  # the proxy closes its side once it sees ours closed
+        assert open_descriptors() == before, caught.value
 
 
 def test_interrupted_download_resumes_where_it_stopped(
