@@ -25,20 +25,20 @@ from runtime.errors import BlobCorrupt, ImageError
 from runtime.images.compression import CHUNK
 from runtime.images.media import Descriptor
 from runtime.images.progress import LayerProgress, LayerStatus, Progress
-from runtime.images.registry import BlobStream, RegistryClient
+from runtime.images.registry import BlobStream, Cancelled, RegistryClient
 from runtime.images.store import PARTIAL_PREFIX, ImageStore
 from runtime.images.writeback import start_writeback
 
 _PARTIAL_FLAGS = os.O_RDWR | os.O_CREAT | os.O_APPEND | os.O_CLOEXEC
+_LOCK_POLL = 0.05  # seconds between attempts at a partial file another pull holds
 
-
-class Cancelled(Exception):
-    """Another layer of the pull failed, or the pull was interrupted: this one stops."""
+__all__ = ["Cancelled", "LayerFetcher"]
 
 
 class LayerFetcher:
     """Fetches the layers of one image from `repository`, each in the thread calling
-    `fetch`; setting `cancel` stops them all at their next read."""
+    `fetch`; setting `cancel` stops them all at their next read, wait between
+    attempts or wait for another pull's partial file, with Cancelled."""
 
     def __init__(
         self,
@@ -56,9 +56,22 @@ class LayerFetcher:
         self._where = f"registry {registry.host}"
 
     def fetch(self, layer: Descriptor, diff_id: str) -> None:
-        """Put the layer `diff_id` in place, downloading blob `layer` unless it is stored."""
+        """Put the layer `diff_id` in place, downloading blob `layer` unless it is stored.
+
+        A failure sets `cancel` at once, before this thread takes another layer:
+        the pull has failed, and no layer begins after that.
+        """
+        if self._cancel.is_set():
+            raise Cancelled()
+        try:
+            self._fetch(layer, diff_id)
+        except BaseException:
+            self._cancel.set()
+            raise
+
+    def _fetch(self, layer: Descriptor, diff_id: str) -> None:
         partial = self._store.blobs / f"{PARTIAL_PREFIX}{layer.hex}"
-        fd = _lock_partial(partial)
+        fd = _lock_partial(partial, self._cancel)
         try:
             if self._store.layer_path(diff_id).is_dir() or self._store.has_blob(layer.digest):
                 _unlink_if_same(partial, fd)  # another pull got it meanwhile, or no download
@@ -72,7 +85,7 @@ class LayerFetcher:
 
     def _download(self, layer: Descriptor, diff_id: str, partial: Path, fd: int) -> None:
         def stream(offset: int) -> BlobStream:
-            return self._registry.blob(self._repository, layer.digest, offset)
+            return self._registry.blob(self._repository, layer.digest, offset, self._cancel)
 
         def downloaded(done: int) -> None:
             self._report(layer, LayerStatus.DOWNLOADING, done)
@@ -164,13 +177,14 @@ class _Download:
             raise BlobCorrupt(self._layer.digest, self._where)
 
 
-def _lock_partial(path: Path) -> int:
+def _lock_partial(path: Path, cancel: threading.Event) -> int:
     """Open (creating it) and lock the partial file at `path`; waits while another
-    pull holds it. The lock lasts until the descriptor is closed."""
+    pull holds it, unless `cancel` is set. The lock lasts until the descriptor is
+    closed."""
     while True:
         fd = os.open(path, _PARTIAL_FLAGS, 0o600)
         try:
-            fcntl.flock(fd, fcntl.LOCK_EX)
+            _flock_unless_cancelled(fd, cancel)
             if os.stat(path).st_ino == os.fstat(fd).st_ino:
                 return fd
         except FileNotFoundError:
@@ -179,6 +193,18 @@ def _lock_partial(path: Path) -> int:
             os.close(fd)
             raise
         os.close(fd)
+
+
+def _flock_unless_cancelled(fd: int, cancel: threading.Event) -> None:
+    """An exclusive flock on `fd`, polled for: a blocking flock cannot be interrupted,
+    and the other holder may be a pull that takes minutes."""
+    while True:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return
+        except BlockingIOError:
+            if cancel.wait(_LOCK_POLL):
+                raise Cancelled() from None
 
 
 def _unlink_if_same(path: Path, fd: int) -> None:

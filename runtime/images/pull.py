@@ -204,13 +204,16 @@ class _Pull:
         fetcher = LayerFetcher(
             self._store, self._registry, self._ref.repository, self._progress, cancel
         )
-        with ThreadPoolExecutor(MAX_CONCURRENT_DOWNLOADS, "corral-pull") as pool:
-            futures = [pool.submit(fetcher.fetch, *job) for job in missing]
-            try:
-                wait(futures, return_when=FIRST_EXCEPTION)
-            finally:
-                cancel.set()  # after a failure or an interrupt; harmless after success
-        errors = [error for future in futures if (error := future.exception()) is not None]
+        pool = ThreadPoolExecutor(MAX_CONCURRENT_DOWNLOADS, "corral-pull")
+        futures = []
+        try:
+            futures += [pool.submit(fetcher.fetch, *job) for job in missing]
+            wait(futures, return_when=FIRST_EXCEPTION)
+        finally:
+            cancel.set()  # after a failure or an interrupt; harmless after success
+            pool.shutdown(cancel_futures=True)  # layers not begun are not begun
+        done = [future for future in futures if not future.cancelled()]
+        errors = [error for future in done if (error := future.exception()) is not None]
         if errors:  # the first that is not merely the others' cancellation
             raise next((e for e in errors if not isinstance(e, Cancelled)), errors[0])
 

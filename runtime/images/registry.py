@@ -146,6 +146,10 @@ class _Transient(Exception):
     """A failure worth another attempt."""
 
 
+class Cancelled(Exception):
+    """Another layer of the pull failed, or the pull was interrupted: this one stops."""
+
+
 class RegistryClient:
     """One registry's API, for one pull. Requests may come from several threads once
     the first one, which settles the scheme, has been answered."""
@@ -223,9 +227,16 @@ class RegistryClient:
 
         return self._retrying(attempt)
 
-    def blob(self, repository: str, digest: str, offset: int = 0) -> "BlobStream":
-        """Blob `digest` of `repository` from byte `offset` on, to `read` in chunks."""
-        return BlobStream(self, repository, digest, offset)
+    def blob(
+        self,
+        repository: str,
+        digest: str,
+        offset: int = 0,
+        cancel: threading.Event | None = None,
+    ) -> "BlobStream":
+        """Blob `digest` of `repository` from byte `offset` on, to `read` in chunks; once
+        `cancel` is set, a wait between attempts ends in Cancelled."""
+        return BlobStream(self, repository, digest, offset, cancel)
 
     def small_blob(self, repository: str, blob: Descriptor) -> bytes:
         """The whole of a small blob (a config); BlobCorrupt if longer than `blob.size`,
@@ -241,15 +252,19 @@ class RegistryClient:
             raise BlobCorrupt(blob.digest, f"registry {self.host}")
         return data
 
-    def backoff(self, attempt: int, exc: Exception) -> None:
+    def backoff(self, attempt: int, exc: Exception, cancel: threading.Event | None = None) -> None:
         """Wait before attempt `attempt + 1` (counting from 0), or raise RegistryError
-        if that was the last."""
+        if that was the last; raise Cancelled as soon as `cancel` is set."""
         if attempt + 1 >= self._retry.attempts:
             raise RegistryError(
                 f"registry {self.host} failed {self._retry.attempts} times: {exc}"
                 f"{_proxy_hint(self._environ)}"
             ) from exc
-        self._retry.sleep(self._retry.delay(attempt))
+        delay = self._retry.delay(attempt)
+        if cancel is None:
+            self._retry.sleep(delay)
+        elif cancel.wait(delay):
+            raise Cancelled()
 
     def _retrying(self, attempt: Callable[[], _T]) -> _T:
         for number in range(self._retry.attempts):
@@ -469,8 +484,16 @@ class BlobStream:
     skipped. Every (re)connection counts against the retry policy's attempts.
     """
 
-    def __init__(self, client: RegistryClient, repository: str, digest: str, offset: int) -> None:
+    def __init__(
+        self,
+        client: RegistryClient,
+        repository: str,
+        digest: str,
+        offset: int,
+        cancel: threading.Event | None = None,
+    ) -> None:
         self._client = client
+        self._cancel = cancel
         self._repository = repository
         self._digest = digest
         self.offset = offset
@@ -546,7 +569,7 @@ class BlobStream:
             self._response.close()
             self._response = None
         self._failures += 1
-        self._client.backoff(self._failures - 1, exc)
+        self._client.backoff(self._failures - 1, exc, self._cancel)
 
 
 @contextmanager

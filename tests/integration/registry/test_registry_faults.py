@@ -1,8 +1,11 @@
 """A registry whose blob downloads break off or arrive corrupt, through a proxy on
 loopback that sits between the client and the real registry."""
 
+import json
 import os
 import re
+import signal
+import threading
 import time
 from dataclasses import replace
 from pathlib import Path
@@ -11,7 +14,7 @@ import pytest
 
 from runtime.errors import BlobCorrupt, RegistryError
 from runtime.images import ImageStore
-from runtime.images.pull import pull
+from runtime.images.pull import LayerProgress, LayerStatus, pull
 from runtime.images.registry import RetryPolicy
 from tests.integration.registry.conftest import Registry, needs_registry
 from tests.integration.registry.oci_builder import Layout, layer_tar
@@ -147,3 +150,63 @@ def test_a_later_pull_resumes_an_abandoned_download(
     assert ranges == [f"bytes={CUT_AT}-"]
     assert not partial.exists()
     assert (image.layers[0] / "data").stat().st_size == BLOB_SIZE
+
+
+@pytest.fixture
+def three_layers(registry: Registry, tmp_path: Path) -> tuple[str, list[str]]:
+    """An image of three small layers: (reference, layer blob digests in order)."""
+    layout = Layout(tmp_path / "layout3")
+    layers = [layer_tar({f"f{index}": os.urandom(1000)}) for index in range(3)]
+    descriptor = layout.image(layers, compression="none")
+    layout.tag(descriptor, "v1")
+    reference = f"{registry.repository('three')}:v1"
+    registry.push(layout, "v1", reference)
+    manifest = json.loads((layout.path / "blobs/sha256" / descriptor["digest"][7:]).read_text())
+    return reference, [layer["digest"] for layer in manifest["layers"]]
+
+
+def test_layers_not_begun_when_one_fails_are_never_begun(
+    three_layers: tuple[str, list[str]], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    reference, layers = three_layers
+    monkeypatch.setattr("runtime.images.pull.MAX_CONCURRENT_DOWNLOADS", 1)
+
+    def missing_first(request: Request, reply: Reply) -> Reply:
+        return Reply(404) if request.path.endswith(f"/blobs/{layers[0]}") else reply
+
+    events: list[LayerProgress] = []
+    with proxied(reference.split("/")[0], missing_first) as proxy:
+        with pytest.raises(RegistryError, match=r"^registry .* has no blob "):
+            pull(ImageStore(tmp_path / "images"), through(proxy, reference), progress=events.append)
+
+    assert {e.status for e in events if e.digest != layers[0]} == {LayerStatus.WAITING}
+
+
+def test_an_interrupted_pull_stops_at_once_while_a_layer_waits_to_retry(
+    pushed: tuple[str, str], tmp_path: Path
+) -> None:
+    """Ctrl-C reaches the main thread; the worker waiting out a backoff must not
+    keep the pull alive for the rest of it (0.2 + 0.4 + 0.8 + 1.6 s)."""
+    reference, layer = pushed
+    asked = threading.Event()
+
+    def unavailable(request: Request, reply: Reply) -> Reply:
+        if request.path.endswith(f"/blobs/{layer}"):
+            asked.set()
+            return Reply(503)
+        return reply
+
+    def interrupt() -> None:
+        asked.wait(10)
+        time.sleep(0.1)
+        interrupted.append(time.monotonic())
+        signal.pthread_kill(threading.main_thread().ident or 0, signal.SIGINT)
+
+    interrupted: list[float] = []
+    with proxied(reference.split("/")[0], unavailable) as proxy:
+        threading.Thread(target=interrupt, daemon=True).start()
+        with pytest.raises(KeyboardInterrupt):
+            pull(ImageStore(tmp_path / "images"), through(proxy, reference))
+        stopped = time.monotonic()
+
+    assert stopped - interrupted[0] < 0.5
