@@ -73,15 +73,27 @@ class LayerFetcher:
         partial = self._store.blobs / f"{PARTIAL_PREFIX}{layer.hex}"
         fd = _lock_partial(partial, self._cancel)
         try:
-            if self._store.layer_path(diff_id).is_dir() or self._store.has_blob(layer.digest):
+            if self._reused(layer, diff_id):
                 _unlink_if_same(partial, fd)  # another pull got it meanwhile, or no download
-                self._report(layer, LayerStatus.EXTRACTING, layer.size)
-                self._store.unpack(layer, diff_id, self._where)
             else:
                 self._download(layer, diff_id, partial, fd)
         finally:
             os.close(fd)
         self._report(layer, LayerStatus.DONE, layer.size)
+
+    def _reused(self, layer: Descriptor, diff_id: str) -> bool:
+        """Whether the layer is in place, or now unpacked from its stored blob. A stored
+        blob that fails its checks is removed, to be downloaded again: it was
+        spoilt on disk, and would otherwise fail every pull of the image."""
+        if not (self._store.layer_path(diff_id).is_dir() or self._store.has_blob(layer.digest)):
+            return False
+        self._report(layer, LayerStatus.EXTRACTING, layer.size)
+        try:
+            self._store.unpack(layer, diff_id, "the image store")
+        except ImageError:
+            self._store.blob_path(layer.digest).unlink(missing_ok=True)
+            return False
+        return True
 
     def _download(self, layer: Descriptor, diff_id: str, partial: Path, fd: int) -> None:
         def stream(offset: int) -> BlobStream:

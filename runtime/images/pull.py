@@ -174,9 +174,8 @@ class _Pull:
     def _config(self, manifest: Manifest, digest: str) -> tuple[bytes, list[str]]:
         """The config blob, checked, and its diff ids, one per layer of the manifest."""
         where = f"config of {self._shown}"
-        if self._store.has_blob(manifest.config.digest):
-            data = self._store.read_blob(manifest.config.digest)
-        else:
+        data = self._stored_blob(manifest.config.digest)
+        if data is None:
             data = self._registry.small_blob(self._ref.repository, manifest.config)
             self._verified(data, manifest.config.digest)
         layer_ids = diff_ids(load_json(data, where), where)
@@ -186,6 +185,16 @@ class _Pull:
                 f" {len(manifest.layers)}"
             )
         return data, layer_ids
+
+    def _stored_blob(self, digest: str) -> bytes | None:
+        """The stored blob `digest`; None if it is absent, or spoilt on disk (then it is
+        fetched again, and replaced when stored)."""
+        if not self._store.has_blob(digest):
+            return None
+        try:
+            return self._store.read_blob(digest)
+        except ImageError:
+            return None
 
     def _layers(self, manifest: Manifest, layer_ids: list[str]) -> None:
         """Fetch the layers the store lacks, at most MAX_CONCURRENT_DOWNLOADS at once."""

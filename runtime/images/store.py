@@ -228,11 +228,23 @@ class ImageStore:
         staged.replace(self.blob_path(digest))
 
     def unpack(self, blob: Descriptor, diff_id: str, where: str) -> None:
-        """Unpack the stored layer `blob` once into the layer directory of `diff_id`."""
+        """Unpack the stored layer `blob` once into the layer directory of `diff_id`.
+
+        The stored blob is checked against its digest as it is read: BlobCorrupt
+        (and no layer) if it was spoilt on disk since it was stored.
+        """
+        from runtime.images.compression import HashingReader
+
         if self.layer_path(diff_id).is_dir():
             return
         with self.blob_path(blob.digest).open("rb") as file:
-            self.unpack_from(file, diff_id, where)
+            reader = HashingReader(file)
+
+            def check_blob() -> None:
+                if f"sha256:{reader.finish()}" != blob.digest:
+                    raise BlobCorrupt(blob.digest, where)
+
+            self.unpack_from(reader, diff_id, where, verified=check_blob)
 
     def unpack_from(
         self, source: "Reader", diff_id: str, where: str, *, verified: Callable[[], None] = _nothing

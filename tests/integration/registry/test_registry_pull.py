@@ -3,13 +3,14 @@
 import json
 import os
 import re
+import shutil
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
 
 from runtime.errors import AuthenticationError, ManifestUnknown, RegistryError
-from runtime.images import ImageStore
+from runtime.images import Image, ImageStore
 from runtime.images.credentials import Credentials, store_credentials
 from runtime.images.media import host_platform
 from runtime.images.pull import LayerProgress, LayerStatus, pull
@@ -62,13 +63,20 @@ def test_pull_unpacks_each_layer_and_reads_the_config(
     assert all(e.done == e.size for e in finished)
 
 
+def pushed_and_pulled(
+    registry: Registry, store: ImageStore, layout: Layout, stem: str, content: bytes
+) -> tuple[str, Image]:
+    """A one-layer image pushed as `stem`N:v1 and pulled: (reference, image)."""
+    layout.tag(layout.image([layer_tar({"a": content})]), "v1")
+    reference = f"{registry.repository(stem)}:v1"
+    registry.push(layout, "v1", reference)
+    return reference, pull(store, reference)
+
+
 def test_second_pull_finds_everything_present(
     registry: Registry, store: ImageStore, layout: Layout
 ) -> None:
-    layout.tag(layout.image([layer_tar({"a": b"a"})]), "v1")
-    reference = f"{registry.repository('warm')}:v1"
-    registry.push(layout, "v1", reference)
-    first = pull(store, reference)
+    reference, first = pushed_and_pulled(registry, store, layout, "warm", b"a")
     blobs = sorted(os.listdir(store.blobs))
     events: list[LayerProgress] = []
 
@@ -77,6 +85,42 @@ def test_second_pull_finds_everything_present(
     assert again == first
     assert sorted(os.listdir(store.blobs)) == blobs
     assert events == []
+
+
+def spoil(path: Path) -> None:
+    """Flip a byte of a stored file, as a disk or a careless hand might."""
+    data = bytearray(path.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    path.write_bytes(bytes(data))
+
+
+def test_a_stored_layer_blob_spoilt_on_disk_is_fetched_again(
+    registry: Registry, store: ImageStore, layout: Layout
+) -> None:
+    reference, first = pushed_and_pulled(registry, store, layout, "spoilt", os.urandom(4096))
+    [layer] = store.stored(reference).manifest_json["layers"]
+    blob = store.blob_path(layer["digest"])
+    good = blob.read_bytes()
+    spoil(blob)
+    shutil.rmtree(first.layers[0])  # so that the layer is unpacked from the stored blob
+
+    again = pull(store, reference)
+
+    assert again == first
+    assert blob.read_bytes() == good
+    assert len(os.listdir(first.layers[0])) == 1
+
+
+def test_a_stored_config_spoilt_on_disk_is_fetched_again(
+    registry: Registry, store: ImageStore, layout: Layout
+) -> None:
+    reference, first = pushed_and_pulled(registry, store, layout, "spoiltconfig", b"a")
+    config = store.blob_path(store.stored(reference).manifest_json["config"]["digest"])
+    good = config.read_bytes()
+    spoil(config)
+
+    assert pull(store, reference) == first
+    assert config.read_bytes() == good
 
 
 def test_index_resolves_to_the_host_platform(
