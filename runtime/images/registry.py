@@ -16,6 +16,9 @@ ssl and the trust store.
 Transient failures (connection errors, timeouts, 408, 429, 5xx) are retried
 with a backoff; a blob download that breaks off resumes with an HTTP Range
 request from the byte it reached.
+
+Requests go through the proxies that HTTPS_PROXY, HTTP_PROXY and NO_PROXY
+name, as Docker's do (see `proxies`); loopback registries are never proxied.
 """
 
 import ipaddress
@@ -43,12 +46,14 @@ from runtime.images.media import (
     OCI_MANIFEST,
     Descriptor,
 )
+from runtime.images.proxies import ProxySelector
 from runtime.images.reference import DOCKER_HUB, DOCKER_HUB_API
 from runtime.images.transport import (
     CertificateError,
     ConnectError,
     HandshakeError,
     Origin,
+    ProxyAuthenticationError,
     Response,
     Transport,
     TransportError,
@@ -167,7 +172,6 @@ class RegistryClient:
         self.host = host
         self._credentials = credentials
         self._retry = retry or RetryPolicy()
-        self._environ = environ
         if is_loopback(host):
             self._schemes = ["http", "https"]
         elif is_insecure_allowed(host, environ):
@@ -258,7 +262,6 @@ class RegistryClient:
         if attempt + 1 >= self._retry.attempts:
             raise RegistryError(
                 f"registry {self.host} failed {self._retry.attempts} times: {exc}"
-                f"{_proxy_hint(self._environ)}"
             ) from exc
         delay = self._retry.delay(attempt)
         if cancel is None:
@@ -304,6 +307,8 @@ class RegistryClient:
                 raise RegistryError(
                     f"registry {self.host}: its TLS certificate is not trusted: {exc.reason}"
                 ) from exc
+            except ProxyAuthenticationError as exc:
+                raise RegistryError(f"registry {self.host}: {exc}") from exc
             except TransportError as exc:
                 if self._other_scheme_fits(scheme, exc):
                     continue
@@ -427,7 +432,7 @@ class RegistryClient:
                         f"the token service {origin.host} answered HTTP {response.status}"
                     )
                 return response.status, response.read() if response.status == 200 else b""
-        except CertificateError as exc:
+        except (CertificateError, ProxyAuthenticationError) as exc:
             raise RegistryError(f"the token service of registry {self.host}: {exc}") from exc
         except TransportError as exc:
             raise _Transient(f"the token service of registry {self.host}: {exc}") from exc
@@ -456,6 +461,11 @@ class RegistryClient:
             raise self._refused(repository) if self._credentials else self._needs_login()
         if response.status == 403:
             raise AuthenticationError(f"registry {self.host} denied access to {what}")
+        if response.status == 407:
+            raise RegistryError(
+                f"the proxy to registry {self.host} requires authentication (HTTP 407) for"
+                f" {what}: set it in the proxy's URL, http://user:password@host:port"
+            )
         raise RegistryError(f"registry {self.host} answered HTTP {response.status} for {what}")
 
     def _needs_login(self) -> AuthenticationError:
@@ -581,22 +591,15 @@ def open_registry(
     retry: RetryPolicy | None = None,
 ) -> Iterator[RegistryClient]:
     """A client of the registry at `host` ("host[:port]"), for the duration of the block."""
-    transport = Transport()
+    try:
+        proxy = ProxySelector(environ)
+    except ValueError as exc:
+        raise RegistryError(f"cannot reach registry {host}: {exc}") from exc
+    transport = Transport(proxy=proxy)
     try:
         yield RegistryClient(transport, host, credentials, environ=environ, retry=retry)
     finally:
         transport.close()
-
-
-_PROXY_VARIABLES = ("HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy", "ALL_PROXY")
-
-
-def _proxy_hint(environ: Mapping[str, str]) -> str:
-    """Corral connects directly; say so when the user expects a proxy to be used."""
-    named = [name for name in _PROXY_VARIABLES if environ.get(name)]
-    if not named:
-        return ""
-    return f" ({named[0]} is set, but Corral does not go through proxies yet)"
 
 
 def _read_at_most(source: Response | BlobStream, limit: int) -> bytes | None:

@@ -12,11 +12,16 @@ meantime is retried once on a new one. TLS uses the system trust store (so
 SSL_CERT_FILE applies); its context is made for the first https connection.
 A failed connection, a timeout or a malformed response is a TransportError;
 redirects and retries are the caller's business.
+
+An origin may be reached through an HTTP proxy (which one, the caller's
+`proxy` function says): an https origin through a CONNECT tunnel, with TLS to
+the origin inside it; an http origin by requests in absolute form sent to the
+proxy. A proxied connection serves its one origin, and is pooled as such.
 """
 
 import socket
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, BinaryIO, NamedTuple, cast
 
 if TYPE_CHECKING:
@@ -48,6 +53,10 @@ class _Dropped(TransportError):
     idle in the pool, it closed it meanwhile."""
 
 
+class ProxyAuthenticationError(TransportError):
+    """The proxy wants credentials (HTTP 407), or refused those it was given."""
+
+
 class CertificateError(TransportError):
     """The server's TLS certificate is not trusted; `reason` says why."""
 
@@ -68,6 +77,15 @@ class Origin(NamedTuple):  # half a dataclass's cost to define, on every pull's 
             return name, int(rest[1:]) if rest.startswith(":") else default
         name, colon, port = self.host.rpartition(":")
         return (name, int(port)) if colon and port.isdigit() else (self.host, default)
+
+
+class Proxy(NamedTuple):
+    origin: Origin  # the proxy's own, http
+    authorization: str | None  # a Proxy-Authorization value
+
+
+def _direct(origin: Origin) -> Proxy | None:
+    return None
 
 
 def split_url(url: str) -> tuple[Origin, str]:
@@ -225,8 +243,14 @@ class Response:
 class Transport:
     """Connections to any number of origins, for any number of threads."""
 
-    def __init__(self, *, user_agent: str = "corral") -> None:
+    def __init__(
+        self,
+        *,
+        user_agent: str = "corral",
+        proxy: Callable[[Origin], Proxy | None] = _direct,
+    ) -> None:
         self._user_agent = user_agent
+        self._proxy = proxy  # the proxy to reach an origin through, if any
         self._idle: dict[Origin, list[_Connection]] = {}
         self._lock = threading.Lock()
         self._tls: ssl.SSLContext | None = None
@@ -234,6 +258,11 @@ class Transport:
     def request(self, method: str, url: str, headers: Mapping[str, str]) -> Response:
         """Send one request and read the response's head; the body is left to read."""
         origin, target = split_url(url)
+        proxy = self._proxy(origin)
+        if proxy is not None and origin.scheme == "http":  # else it is tunnelled
+            target = f"http://{origin.host}{target}"
+            if proxy.authorization:
+                headers = {**headers, "Proxy-Authorization": proxy.authorization}
         head = [f"{method} {target} HTTP/1.1", f"Host: {origin.host}"]
         head += [f"User-Agent: {self._user_agent}", "Accept-Encoding: identity"]
         head += [f"{name}: {value}" for name, value in headers.items()]
@@ -244,7 +273,7 @@ class Transport:
                 return self._exchange(pooled, method, message)
             except _Dropped:
                 pass  # the server closed this idle connection meanwhile: once more, afresh
-        return self._exchange(self._connect(origin), method, message)
+        return self._exchange(self._connect(origin, proxy), method, message)
 
     def release(self, connection: _Connection) -> None:
         with self._lock:
@@ -262,17 +291,23 @@ class Transport:
             connections = self._idle.get(origin)
             return connections.pop() if connections else None
 
-    def _connect(self, origin: Origin) -> _Connection:
+    def _connect(self, origin: Origin, proxy: Proxy | None) -> _Connection:
+        peer = origin if proxy is None else proxy.origin
         try:
             # An ASCII name goes as bytes (which getaddrinfo takes, whatever the
             # stubs say): to encode a str, it would import the idna codec.
-            name, port = origin.address
+            name, port = peer.address
             host = cast(str, name.encode()) if name.isascii() else name
             sock = socket.create_connection((host, port), timeout=CONNECT_TIMEOUT)
         except OSError as exc:
-            raise ConnectError(f"cannot connect to {origin.host}: {_describe(exc)}") from exc
+            through = "" if proxy is None else f"proxy {peer.host} (for {origin.host})"
+            raise ConnectError(
+                f"cannot connect to {through or origin.host}: {_describe(exc)}"
+            ) from exc
         try:
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            if proxy is not None and origin.scheme == "https":
+                _tunnel(sock, origin, proxy)
             if origin.scheme == "https":
                 sock = self._handshake(sock, origin)  # still within CONNECT_TIMEOUT
             sock.settimeout(READ_TIMEOUT)
@@ -322,6 +357,34 @@ class Transport:
                 connection.close()
                 raise TransportError(f"{host}: malformed Content-Length")
         return Response(self, connection, head, length=length, chunked=chunked)
+
+
+def _tunnel(sock: socket.socket, origin: Origin, proxy: Proxy) -> None:
+    """Have `proxy`, connected on `sock`, open a tunnel to `origin` (CONNECT)."""
+    name, port = origin.address
+    authority = f"[{name}]:{port}" if ":" in name else f"{name}:{port}"
+    head = [f"CONNECT {authority} HTTP/1.1", f"Host: {authority}"]
+    if proxy.authorization:
+        head.append(f"Proxy-Authorization: {proxy.authorization}")
+    try:
+        sock.sendall(("\r\n".join(head) + "\r\n\r\n").encode("latin-1"))
+        # Unbuffered: not one byte past the reply's head (the TLS handshake's) may be read.
+        with sock.makefile("rb", buffering=0) as file:
+            reply = _read_head(cast(BinaryIO, file), proxy.origin.host)
+    except OSError as exc:
+        raise ConnectError(
+            f"proxy {proxy.origin.host}: no tunnel to {origin.host}: {_describe(exc)}"
+        ) from exc
+    if reply.status == 407:
+        refused = "refused the credentials" if proxy.authorization else "requires authentication"
+        raise ProxyAuthenticationError(
+            f"proxy {proxy.origin.host} {refused} (HTTP 407): set them in the proxy's URL,"
+            " http://user:password@host:port"
+        )
+    if not 200 <= reply.status < 300:
+        raise ConnectError(
+            f"proxy {proxy.origin.host} opened no tunnel to {origin.host}: HTTP {reply.status}"
+        )
 
 
 def _read_head(file: BinaryIO, host: str) -> _Head:

@@ -1,7 +1,8 @@
 """Real registries on loopback (Debian's docker-registry), filled with skopeo.
 
 `registry` is plain HTTP and anonymous; `secure_registry` serves TLS with a
-self-signed certificate and wants htpasswd basic auth. Both live for the
+self-signed certificate (for 127.0.0.1 and PROXIED_NAME) and wants htpasswd
+basic auth. Both live for the
 session, each test pushing under repository names of its own. They need a
 loopback interface, which `make test` provides with `unshare --net`.
 """
@@ -23,6 +24,8 @@ from tests.integration.registry.oci_builder import Layout
 from tests.integration.stack_helpers import REPO
 
 USER, PASSWORD = "corral", "s3cret-pass"
+# A name of the registries that only the tests' forward proxy resolves (to 127.0.0.1).
+PROXIED_NAME = "registry.test"
 _names = itertools.count(1)
 
 needs_registry = pytest.mark.skipif(
@@ -116,7 +119,7 @@ def secure_registry(test_root: Path) -> Iterator[Registry]:
     subprocess.run(
         ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
          "-keyout", str(tls / "client.key.pem"), "-out", str(tls / "ca.crt"),
-         "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1"],
+         "-subj", "/CN=127.0.0.1", "-addext", f"subjectAltName=IP:127.0.0.1,DNS:{PROXIED_NAME}"],
         check=True, capture_output=True, timeout=30,
     )  # fmt: skip
     # skopeo's cert dir takes *.crt as CAs and expects a key only beside a client cert.

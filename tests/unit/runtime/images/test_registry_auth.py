@@ -388,14 +388,22 @@ def test_credentials_round_trip_keeps_other_settings(tmp_path: Path) -> None:
     assert find_credentials("docker.io", path) is None
 
 
-def test_a_failure_to_connect_says_when_a_proxy_was_expected() -> None:
-    """Corral connects directly; a user behind a proxy must learn that from the error."""
-    environ = {"HTTPS_PROXY": "http://proxy.example:3128"}
+def test_a_proxy_that_cannot_be_reached_is_named() -> None:
+    environ = {"HTTPS_PROXY": "http://127.0.0.1:1"}
     no_wait = RetryPolicy(attempts=2, first_delay=0)
-    with open_registry("127.0.0.1:1", None, environ=environ, retry=no_wait) as client:
-        with pytest.raises(RegistryError) as caught:
-            client.manifest("app", "v1", "127.0.0.1:1/app:v1")
-    assert str(caught.value).endswith(
-        "(HTTPS_PROXY is set, but Corral does not go through proxies yet)"
-    )
-    assert str(caught.value).startswith("registry 127.0.0.1:1 failed 2 times: ")
+    with open_registry("registry.test", None, environ=environ, retry=no_wait) as client:
+        message = "registry registry.test failed 2 times: cannot connect to proxy 127.0.0.1:1" \
+            " (for registry.test): Connection refused"  # fmt: skip
+        with pytest.raises(RegistryError, match=f"^{re.escape(message)}$"):
+            client.manifest("app", "v1", "registry.test/app:v1")
+
+
+def test_a_proxy_corral_cannot_use_is_refused_at_once() -> None:
+    environ = {"HTTPS_PROXY": "socks5://127.0.0.1:1080"}
+    message = "cannot reach registry registry.test: HTTPS_PROXY='socks5://127.0.0.1:1080':" \
+        " Corral goes through http:// proxies only"  # fmt: skip
+    with (
+        pytest.raises(RegistryError, match=f"^{re.escape(message)}$"),
+        open_registry("registry.test", None, environ=environ),
+    ):
+        pass
