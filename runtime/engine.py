@@ -104,8 +104,11 @@ class RuntimeContainer:
 
 
 def runtime_binary(environ: Mapping[str, str] = os.environ) -> str:
-    """CORRAL_RUNTIME if set, else crun when it is on PATH, else runc."""
-    return environ.get("CORRAL_RUNTIME") or ("crun" if shutil.which("crun") else "runc")
+    """CORRAL_RUNTIME if set, else crun when it is on PATH, else runc; as an
+    absolute path when it is on PATH, so that each of the many runtime calls
+    execs it directly instead of trying every PATH directory before it."""
+    name = environ.get("CORRAL_RUNTIME") or ("crun" if shutil.which("crun") else "runc")
+    return shutil.which(name) or name
 
 
 class _CgroupPlacement:
@@ -369,11 +372,18 @@ def _reap_detached_helpers(runtime: str) -> None:
             continue
         comm = stat[stat.index("(") + 1 : stat.rindex(")")]
         state, _, _, session = stat[stat.rindex(")") + 2 :].split()[:4]
-        if state == "Z" and comm == runtime[:15] and int(session) != child:
+        if state == "Z" and _is_runtime_process(comm, runtime) and int(session) != child:
             try:
                 os.waitpid(child, os.WNOHANG)
             except ChildProcessError:
                 pass
+
+
+def _is_runtime_process(comm: str, runtime: str) -> bool:
+    """Whether a process name is the runtime's: crun's helpers keep its name;
+    runc's stages rename themselves `runc:[0:PARENT]`, `runc:[1:CHILD]`, and
+    one of them is orphaned when a runtime call is killed mid-way."""
+    return comm == runtime[:15] or comm.startswith(f"{runtime}:[")
 
 
 def _children() -> list[int]:
