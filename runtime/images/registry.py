@@ -64,15 +64,6 @@ MANIFEST_ACCEPT = ", ".join((OCI_INDEX, DOCKER_LIST, OCI_MANIFEST, DOCKER_MANIFE
 INSECURE_VARIABLE = "CORRAL_INSECURE_REGISTRIES"
 MAX_MANIFEST = 4 << 20  # bytes of a manifest or index, as Docker and containerd allow
 MAX_SMALL_BLOB = 8 << 20  # bytes of a config blob
-# RFC 9110 section 11: challenge = scheme [ token68 / #( name = ( token / quoted-string ) ) ].
-# A value without quotes is taken up to the next space or comma, URL characters and all.
-_TOKEN = r"[!#$%&'*+.^_`|~0-9A-Za-z-]+"
-_SCHEME = re.compile(rf"[\s,]*({_TOKEN})")
-_TOKEN68 = re.compile(r"[ \t]+[0-9A-Za-z._~+/-]+=*[ \t]*(?=,|$)")
-_AUTH_PARAM = re.compile(
-    rf'[\s,]*({_TOKEN})[ \t]*=[ \t]*(?:"((?:[^"\\]|\\.)*)"|([^\s,"]+))[ \t]*(?=,|$)'
-)
-_QUOTED_PAIR = re.compile(r"\\(.)")
 _CONTENT_RANGE = re.compile(r"bytes (\d+)-\d+/(?:\d+|\*)")
 _TRANSIENT_STATUS = frozenset({408, 429, 500, 502, 503, 504})
 _REDIRECTS = frozenset({301, 302, 303, 307, 308})
@@ -88,45 +79,6 @@ class RetryPolicy(NamedTuple):  # half a dataclass's cost to define, on every pu
 
     def delay(self, attempt: int) -> float:
         return float(self.first_delay * 2**attempt)
-
-
-class Challenge(NamedTuple):
-    scheme: str  # lower case
-    params: dict[str, str]  # names in lower case
-
-
-def parse_challenges(values: list[str]) -> list[Challenge]:
-    """The challenges of WWW-Authenticate header values, each of which may hold several.
-
-    Schemes and parameter names are case-insensitive; values are quoted strings
-    (with backslash escapes, commas allowed) or bare. Unparsable text ends the
-    challenges of its value.
-    """
-    challenges = []
-    for value in values:
-        position = 0
-        while scheme := _SCHEME.match(value, position):
-            position = scheme.end()
-            params: dict[str, str] = {}
-            if token68 := _TOKEN68.match(value, position):
-                position = token68.end()  # e.g. Negotiate's: no parameters follow
-            while param := _AUTH_PARAM.match(value, position):
-                quoted = param[2]
-                params[param[1].lower()] = (
-                    param[3] if quoted is None else _QUOTED_PAIR.sub(r"\1", quoted)
-                )
-                position = param.end()
-            challenges.append(Challenge(scheme[1].lower(), params))
-    return challenges
-
-
-def _preferred(challenges: list[Challenge]) -> Challenge | None:
-    """Bearer (with a realm) over Basic, as Docker chooses; None if neither is offered."""
-    for scheme in ("bearer", "basic"):
-        for challenge in challenges:
-            if challenge.scheme == scheme and (scheme == "basic" or "realm" in challenge.params):
-                return challenge
-    return None
 
 
 def is_loopback(host: str) -> bool:
@@ -359,7 +311,9 @@ class RegistryClient:
         sent with Basic were refused. When another thread has already changed
         the repository's authorization, the request is only tried again with it.
         """
-        challenge = _preferred(parse_challenges(challenges))
+        from runtime.images.challenges import parse_challenges, preferred
+
+        challenge = preferred(parse_challenges(challenges))
         with self._auth_lock:
             if self._authorization.get(repository) != sent:
                 return  # another thread authenticated meanwhile

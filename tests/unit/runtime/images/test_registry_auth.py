@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from runtime.errors import AuthenticationError, ImageError, ManifestUnknown, RegistryError
+from runtime.images.challenges import Challenge, parse_challenges
 from runtime.images.credentials import (
     Credentials,
     find_credentials,
@@ -19,12 +20,10 @@ from runtime.images.credentials import (
 )
 from runtime.images.media import Descriptor
 from runtime.images.registry import (
-    Challenge,
     RegistryClient,
     RetryPolicy,
     is_insecure_allowed,
     open_registry,
-    parse_challenges,
 )
 from runtime.images.transport import Transport
 from tests.unit.runtime.images.fake_server import FakeServer, Reply, Request, serve
