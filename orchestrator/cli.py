@@ -14,11 +14,14 @@ import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import NoReturn
+from typing import TYPE_CHECKING, NoReturn
 
 from orchestrator import cli_images, config
 from orchestrator.errors import CorralError
 from orchestrator.paths import StateRoots
+
+if TYPE_CHECKING:
+    from orchestrator.starter import EarlySupervisor
 
 _STACK_COMMANDS = ("up", "down", "ps", "exec", "config", "pull")
 POLICY_CHOICES = ("always", "missing", "never")
@@ -71,18 +74,23 @@ def _command(name: str) -> Callable[[argparse.Namespace, StateRoots], int]:
     return cli_images.COMMANDS[name]
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
-    args.supervisor = None
-    if args.command == "up" and args.detach:
-        # Forked first, while this process has one thread: it imports the
-        # supervisor's modules on the other core while this one reads the
-        # files, and is ended unused if `up` stops before starting it.
-        from orchestrator import starter
+def main(argv: Sequence[str] | None = None, supervisor: "EarlySupervisor | None" = None) -> int:
+    """Run one command. `supervisor` is one `entry` forked for an `up -d`
+    it guessed; it is ended here unless the command is that."""
+    with supervisor or contextlib.nullcontext():
+        args = _parser().parse_args(argv)
+        args.supervisor = None
+        if args.command == "up" and args.detach:
+            # Forked first, while this process has one thread: it imports the
+            # supervisor's modules on the other core while this one reads the
+            # files, and is ended unused if `up` stops before starting it.
+            from orchestrator import starter
 
-        args.supervisor = starter.fork_supervisor()
-    with args.supervisor or contextlib.nullcontext():
-        return _run(args)
+            args.supervisor = supervisor or starter.fork_supervisor()
+        elif supervisor is not None:
+            supervisor.cancel()
+        with args.supervisor or contextlib.nullcontext():
+            return _run(args)
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -100,11 +108,11 @@ def _run(args: argparse.Namespace) -> int:
         return 130
 
 
-def run() -> NoReturn:
+def run(supervisor: "EarlySupervisor | None" = None) -> NoReturn:
     """The `corral` command: `main`, then exit without tearing the interpreter
     down, which costs tens of milliseconds of a short command and does
     nothing Corral needs: every file is closed and output is flushed here."""
-    code = main()
+    code = main(supervisor=supervisor)
     for stream in (sys.stdout, sys.stderr):
         try:
             stream.flush()

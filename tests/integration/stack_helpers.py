@@ -19,6 +19,8 @@ COMMAND_TIMEOUT = 60.0
 RUNTIMES = [name for name in ("crun", "runc") if shutil.which(name)]
 """The OCI runtimes installed here; tests that must pass on each take `runtime`."""
 REPO = Path(__file__).resolve().parents[2]
+CORRAL = Path(sys.executable).with_name("corral")
+"""The installed command, through its real entry point (`orchestrator.entry`)."""
 
 
 @dataclass
@@ -47,7 +49,7 @@ class Corral:
         return self.workdir / "compose.yaml"
 
     def command(self, *args: str) -> list[str]:
-        return [sys.executable, "-m", "orchestrator.cli", "-p", self.project, *args]
+        return [str(CORRAL), "-p", self.project, *args]
 
     def __call__(
         self, *args: str, timeout: float = COMMAND_TIMEOUT, stdin: int | None = subprocess.DEVNULL
