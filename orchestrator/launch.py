@@ -42,6 +42,7 @@ class RuncLauncher:
         return self.paths.bundle(self.plan.name)
 
     async def prepare(self) -> None:
+        self.engine.prime_cgroup_moves()
         plan = self.plan
         try:
             await create_netns(plan.netns_name)

@@ -116,8 +116,8 @@ class _CgroupPlacement:
     runtime process joins them before it execs, so that the container's
     processes, created by it, start inside them (see `runtime.cgroups`)."""
 
-    def __init__(self) -> None:
-        self.hierarchies = cgroups.current_hierarchies()
+    def __init__(self, hierarchies: Sequence[cgroups.Hierarchy]) -> None:
+        self.hierarchies = hierarchies
         self.hide_v2 = cgroups.hybrid_with_controllers()
         self.by_container: dict[str, str] = {}
 
@@ -154,8 +154,11 @@ class Engine:
         self.state_root = state_root
         self.binary = binary or runtime_binary()
         self.name = Path(self.binary).name
+        self._hierarchies = cgroups.current_hierarchies()
         self._placement = (
-            _CgroupPlacement() if self.name == "crun" and not cgroups.is_unified() else None
+            _CgroupPlacement(self._hierarchies)
+            if self.name == "crun" and not cgroups.is_unified()
+            else None
         )
         self._bundles: dict[str, Path] = {}
         self._exec_ids = itertools.count()
@@ -166,8 +169,17 @@ class Engine:
         any path from the root of the hierarchy."""
         if self.name != "crun" or self._placement is not None:
             return name
-        own = next((h.own for h in cgroups.current_hierarchies() if not h.controllers), "")
+        own = next((h.own for h in self._hierarchies if not h.controllers), "")
         return f"/{own}/{name}" if own else f"/{name}"
+
+    def prime_cgroup_moves(self) -> None:
+        """Start making the cgroup moves of the containers about to start
+        fast (see `cgroups.prime_cgroup_moves`), in a thread of its own that
+        nobody waits for: it blocks in the kernel while a container is being
+        prepared, and the container's start must not wait for it to return."""
+        trio.lowlevel.start_thread_soon(
+            functools.partial(cgroups.prime_cgroup_moves, self._hierarchies), _ignore_outcome
+        )
 
     def _creating(self, container_id: str, bundle: Path) -> dict[str, Any]:
         assert self._placement is not None
@@ -377,6 +389,10 @@ def _reap_detached_helpers(runtime: str) -> None:
                 os.waitpid(child, os.WNOHANG)
             except ChildProcessError:
                 pass
+
+
+def _ignore_outcome(_: object) -> None:
+    pass
 
 
 def _is_runtime_process(comm: str, runtime: str) -> bool:

@@ -1,5 +1,6 @@
 """Finding, making and removing cgroups, on directory trees standing in for /sys/fs/cgroup."""
 
+import os
 from pathlib import Path
 
 import pytest
@@ -12,6 +13,7 @@ from runtime.cgroups import (
     is_unified,
     own_hierarchies,
     prepare_cgroups,
+    prime_cgroup_moves,
     remove_cgroup,
     remove_cgroups,
 )
@@ -179,3 +181,25 @@ def test_hybrid_with_controllers_is_what_crun_refuses(tmp_path: Path) -> None:
     (tmp_path / "unified/cgroup.controllers").write_text("hugetlb\n")
     assert hybrid_with_controllers(tmp_path)
     assert not is_unified(tmp_path)
+
+
+def test_priming_moves_us_only_to_where_we_are(tmp_path: Path) -> None:
+    v2 = Hierarchy(tmp_path / "unified", "user.slice", frozenset())
+    pids = Hierarchy(tmp_path / "pids", "user.slice", frozenset({"pids"}))
+    memory = Hierarchy(tmp_path / "memory", "user.slice", frozenset({"memory"}))
+    for hierarchy in (v2, pids, memory):
+        hierarchy.cgroup("").mkdir(parents=True)
+        (hierarchy.cgroup("") / "cgroup.procs").touch()
+    prime_cgroup_moves([v2, pids, memory])
+    written = {p.relative_to(tmp_path).as_posix(): p.read_text() for p in tmp_path.rglob("*.procs")}
+    assert written == {
+        "unified/user.slice/cgroup.procs": "",
+        "pids/user.slice/cgroup.procs": str(os.getpid()),
+        "memory/user.slice/cgroup.procs": "",
+    }
+
+
+def test_priming_is_best_effort(tmp_path: Path) -> None:
+    prime_cgroup_moves([Hierarchy(tmp_path / "gone", "x", frozenset({"pids"}))])
+    prime_cgroup_moves([])
+    assert list(tmp_path.iterdir()) == []
