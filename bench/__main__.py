@@ -6,7 +6,7 @@
     `runc run -d` alone on a ready bundle;
 (c) the supervisor's RSS with 10 containers running, and its child processes.
 
-(d), (e): the Compose loader, see bench/spec.py; the pull: bench/pull.py.
+(d), (e): the Compose loader, see bench/spec.py; (f) the pull: bench/pull.py.
 
 Corral's bytecode is compiled first, as installing it (or any first run
 without PYTHONDONTWRITEBYTECODE) does, so that no `corral` process timed

@@ -1,4 +1,4 @@
-"""(d) Pull of a 5-layer image, 100 MB unpacked (~53 MB gzipped), from a registry on loopback.
+"""(f) Pull of a 5-layer image, 100 MB unpacked (~53 MB gzipped), from a registry on loopback.
 
 Cold (empty store), next to `skopeo copy docker://... dir:...` of the same
 image in the same run, then warm (image already present). Debian's
@@ -27,6 +27,8 @@ from pathlib import Path
 LAYERS = 5
 LAYER_BYTES = 20 * 1024 * 1024
 REPO = Path(__file__).resolve().parents[1]
+CORRAL = Path(sys.executable).with_name("corral")
+"""The installed command, as a user runs it."""
 
 
 def _layer(index: int) -> bytes:
@@ -110,7 +112,7 @@ def bench_pull(root: Path, runs: int = 5) -> None:
         subprocess.run(["skopeo", "copy", "--quiet", "--dest-tls-verify=false",
                         f"oci:{root / 'layout'}:bench", f"docker://{reference}"],
                        check=True, timeout=300)  # fmt: skip
-        corral = [sys.executable, "-m", "orchestrator.cli", "image", "pull", reference]
+        corral = [str(CORRAL), "image", "pull", reference]
         colds, skopeos, warms = [], [], []
         for run in range(runs):
             env = {**os.environ, "CORRAL_DATA_ROOT": str(root / f"data{run}"),
@@ -122,7 +124,7 @@ def bench_pull(root: Path, runs: int = 5) -> None:
             warms.append(_timed(corral, env))
         megabytes = sum(p.stat().st_size for p in (root / "skopeo0").iterdir()) / 1e6
         cold, skopeo, warm = (statistics.median(x) for x in (colds, skopeos, warms))
-        print(f"(d) pull of a {LAYERS}-layer image, {megabytes:.0f} MB compressed, from loopback:"
+        print(f"(f) pull of a {LAYERS}-layer image, {megabytes:.0f} MB compressed, from loopback:"
               f" cold {cold * 1000:.0f} ms (download, verify, unpack) vs skopeo copy to a"
               f" directory {skopeo * 1000:.0f} ms (download only): {cold / skopeo:.2f}x;"
               f" warm {warm * 1000:.0f} ms (medians of {runs}; each a new process)")  # fmt: skip
