@@ -161,11 +161,16 @@ def join_cgroups(procs: Sequence[Path]) -> None:
     """Move the calling process into each cgroup (it writes "0" to cgroup.procs).
     Runs between fork and exec, so it only makes system calls."""
     for path in procs:
-        fd = os.open(path, os.O_WRONLY | os.O_CLOEXEC)
-        try:
-            os.write(fd, b"0")
-        finally:
-            os.close(fd)
+        _write_procs(path, 0)
+
+
+def _write_procs(path: Path, pid: int) -> None:
+    """Move process `pid` (0: the caller) into the cgroup of `path`, its cgroup.procs."""
+    fd = os.open(path, os.O_WRONLY | os.O_CLOEXEC)
+    try:
+        os.write(fd, str(pid).encode())
+    finally:
+        os.close(fd)
 
 
 def prime_cgroup_moves(hierarchies: Sequence[Hierarchy]) -> None:
@@ -184,11 +189,7 @@ def prime_cgroup_moves(hierarchies: Sequence[Hierarchy]) -> None:
     if hierarchy is None:
         return
     try:
-        fd = os.open(hierarchy.mount_point / hierarchy.own / "cgroup.procs", os.O_WRONLY)
-        try:
-            os.write(fd, str(os.getpid()).encode())
-        finally:
-            os.close(fd)
+        _write_procs(hierarchy.cgroup("") / "cgroup.procs", os.getpid())
     except OSError:
         pass
 

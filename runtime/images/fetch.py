@@ -32,8 +32,6 @@ from runtime.images.writeback import start_writeback
 _PARTIAL_FLAGS = os.O_RDWR | os.O_CREAT | os.O_APPEND | os.O_CLOEXEC
 _LOCK_POLL = 0.05  # seconds between attempts at a partial file another pull holds
 
-__all__ = ["Cancelled", "LayerFetcher"]
-
 
 class LayerFetcher:
     """Fetches the layers of one image from `repository`, each in the thread calling

@@ -200,7 +200,8 @@ class _Pull:
         """Fetch the layers the store lacks, at most MAX_CONCURRENT_DOWNLOADS at once."""
         from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 
-        from runtime.images.fetch import Cancelled, LayerFetcher
+        from runtime.images.fetch import LayerFetcher
+        from runtime.images.registry import Cancelled
 
         missing = []
         for layer, diff_id in zip(manifest.layers, layer_ids, strict=True):

@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 
 from runtime.images import ImageStore
-from runtime.images.fetch import Cancelled, LayerFetcher
+from runtime.images.fetch import LayerFetcher
 from runtime.images.media import OCI_LAYER, Descriptor
 from runtime.images.progress import ignore
-from runtime.images.registry import RegistryClient, RetryPolicy
+from runtime.images.registry import Cancelled, RegistryClient, RetryPolicy
 from runtime.images.transport import Transport
 from tests.unit.runtime.images.fake_server import Reply, serve
 
