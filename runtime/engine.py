@@ -80,8 +80,17 @@ class ContainerProcess:
 
     async def _reap(self) -> None:
         await trio.lowlevel.wait_readable(self._pidfd)
-        # The pidfd is readable, so the child has exited: this cannot block.
-        result = os.waitid(os.P_PIDFD, self._pidfd, os.WEXITED | os.WNOHANG)  # noqa: ASYNC222
+        while True:
+            # The pidfd is readable, so the process has exited: this cannot
+            # block. It may not be our child yet: see _wait_for_adoption.
+            try:
+                result = os.waitid(  # noqa: ASYNC222
+                    os.P_PIDFD, self._pidfd, os.WEXITED | os.WNOHANG
+                )
+            except ChildProcessError:
+                await _wait_for_adoption(self.pid)
+                continue
+            break
         if result is None:
             raise EngineError("wait", str(self.pid), "pidfd readable but no exit to reap")
         os.close(self._pidfd)
@@ -346,6 +355,36 @@ class Engine:
         finally:
             if process_file is not None:
                 process_file.unlink(missing_ok=True)
+
+
+async def _wait_for_adoption(pid: int) -> None:
+    """Wait until the exited process `pid` is our child. A container that
+    exits at once can do so while the runtime's detached helper that started
+    it still runs; it is re-parented to us, the subreaper, when that parent
+    exits, and only then can we reap it."""
+    parent = _parent_of(pid)
+    if parent is None:
+        raise EngineError("wait", str(pid), "the process was reaped by another")
+    if parent == os.getpid():
+        return
+    try:
+        parent_fd = os.pidfd_open(parent)
+    except ProcessLookupError:
+        return  # it has just exited: we are the parent now
+    try:
+        await trio.lowlevel.wait_readable(parent_fd)
+    finally:
+        os.close(parent_fd)
+
+
+def _parent_of(pid: int) -> int | None:
+    """The parent pid of `pid` (a read of /proc, which does not block), or
+    None when there is no such process."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except FileNotFoundError:
+        return None
+    return int(stat[stat.rindex(")") + 2 :].split()[1])
 
 
 def _read_pid(pid_file: Path) -> int | None:

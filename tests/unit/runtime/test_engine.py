@@ -6,9 +6,13 @@ import json
 import os
 import shutil
 import time
+from collections.abc import Callable
 from pathlib import Path
 
-from runtime.engine import Engine, become_subreaper, runtime_binary
+import trio
+import trio.testing
+
+from runtime.engine import ContainerProcess, Engine, become_subreaper, runtime_binary
 
 _PR_SET_NAME = 15
 
@@ -44,31 +48,37 @@ def _orphaned_zombie(name: str) -> int:
     return middle
 
 
-def _zombies_left_by_reaper(names: list[str]) -> set[str]:
-    """In a forked subreaper: orphan one zombie per name, let the engine reap,
-    and return the names still zombies."""
+def _in_forked_subreaper(work: Callable[[], object]) -> object:
+    """Run `work` in a forked child that is a subreaper, so that the test
+    process adopts nothing; its JSON result, or None when it failed."""
     read_end, write_end = os.pipe()
     pid = os.fork()
     if pid == 0:
         try:
+            os.close(read_end)
             become_subreaper()
-            for name in names:
-                _orphaned_zombie(name)
-            orphans = _wait_for_zombies(len(names))
-            Engine(Path("/nonexistent"), binary="runc").reap_orphans()
-            left = {name for child, name in orphans.items() if Path(f"/proc/{child}").exists()}
-            os.write(write_end, json.dumps(sorted(left)).encode())
-            for child in orphans:
-                with contextlib.suppress(ChildProcessError):
-                    os.waitpid(child, 0)
+            os.write(write_end, json.dumps(work()).encode())
         finally:
             os._exit(0)
     os.close(write_end)
     with os.fdopen(read_end) as pipe:
-        left = json.loads(pipe.read() or "null")
+        result = json.loads(pipe.read() or "null")
     os.waitpid(pid, 0)
-    assert left is not None, "the subreaper process failed"
-    return set(left)
+    return result
+
+
+def _zombies_left_by_reaper(names: list[str]) -> list[str]:
+    """Orphan one zombie per name, let the engine reap, and return the names
+    still zombies."""
+    for name in names:
+        _orphaned_zombie(name)
+    orphans = _wait_for_zombies(len(names))
+    Engine(Path("/nonexistent"), binary="runc").reap_orphans()
+    left = sorted(name for child, name in orphans.items() if Path(f"/proc/{child}").exists())
+    for child in orphans:
+        with contextlib.suppress(ChildProcessError):
+            os.waitpid(child, 0)
+    return left
 
 
 def _wait_for_zombies(count: int) -> dict[int, str]:
@@ -85,5 +95,46 @@ def _wait_for_zombies(count: int) -> dict[int, str]:
 
 
 def test_reaper_takes_the_runtimes_orphans_and_nothing_else() -> None:
-    left = _zombies_left_by_reaper(["runc", "runc:[1:CHILD]", "sleep", "runcible"])
-    assert left == {"sleep", "runcible"}
+    names = ["runc", "runc:[1:CHILD]", "sleep", "runcible"]
+    assert _in_forked_subreaper(lambda: _zombies_left_by_reaper(names)) == ["runcible", "sleep"]
+
+
+def _exit_code_of_adopted_process(exit_code: int) -> int:
+    """A grandchild exits with `exit_code` while its parent still lives, as a
+    container can exit before the runtime's helper that started it;
+    ContainerProcess.wait must then wait to adopt it."""
+    release_read, release_write = os.pipe()
+    middle = os.fork()
+    if middle == 0:
+        if os.fork() == 0:
+            os._exit(exit_code)
+        os.close(release_write)
+        os.read(release_read, 1)  # outlive the grandchild until released
+        os._exit(0)
+    children = Path(f"/proc/{middle}/task/{middle}/children")
+    while not children.read_text():
+        time.sleep(0.001)
+    grandchild = int(children.read_text())
+    process = ContainerProcess(grandchild)
+    while Path(f"/proc/{grandchild}/stat").read_text().split(") ")[1][0] != "Z":
+        time.sleep(0.001)
+
+    async def main() -> int:
+        codes: list[int] = []
+
+        async def wait() -> None:
+            codes.append(await process.wait())
+
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(wait)
+            await trio.testing.wait_all_tasks_blocked()
+            os.write(release_write, b"x")
+        return codes[0]
+
+    code = trio.run(main)
+    os.waitpid(middle, 0)
+    return code
+
+
+def test_a_process_that_exits_before_its_parent_is_reaped_once_adopted() -> None:
+    assert _in_forked_subreaper(lambda: _exit_code_of_adopted_process(3)) == 3
