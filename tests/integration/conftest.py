@@ -43,5 +43,6 @@ def corral(
     yield instance
     left = instance.leftovers()
     if left:
+        log = instance.supervisor_log()
         instance.force_down()
-        pytest.fail(f"project {instance.project} leaked: {left}")
+        pytest.fail(f"project {instance.project} leaked: {left}; supervisor log:\n{log}")

@@ -119,6 +119,11 @@ class Corral:
         path = self.run_root / self.project / "logs" / f"{self.project}-{service}-1.log"
         return path.read_text(encoding="utf-8")
 
+    def supervisor_log(self) -> str:
+        """What the detached supervisor wrote, or "" when it wrote nothing."""
+        path = self.run_root / self.project / "supervisor.log"
+        return path.read_text(encoding="utf-8") if path.exists() else ""
+
     def leftovers(self) -> list[str]:
         found = leftovers(self.run_root, name_marker=f"corral-{self.project}.")
         if (self.run_root / self.project).exists():
