@@ -14,6 +14,7 @@ whether it needs Trio, the module imports nothing heavy itself: the
 supervisor's code is in `daemon`, imported by the process that runs it.
 """
 
+import gc
 import os
 import pickle
 import signal
@@ -114,7 +115,14 @@ def _wait_for_project(work_fd: int, report_fd: int) -> NoReturn:
         # A session of its own now: Ctrl-C on the terminal while the CLI
         # reads the files is for the CLI, whose exit (EOF here) ends us.
         os.setsid()
+        # Imports allocate many objects and free almost none, so collecting
+        # during them is wasted (~13 ms of ~180 here); what they made lives
+        # as long as the process, so it is frozen out of later collections.
+        gc.disable()
         from orchestrator import daemon  # noqa: F401 - the imports are the point
+
+        gc.freeze()
+        gc.enable()
 
         with os.fdopen(work_fd, "rb") as pipe:
             work = pipe.read()
