@@ -27,7 +27,7 @@ import subprocess
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import trio
 
@@ -87,10 +87,9 @@ class ContainerProcess:
                 result = os.waitid(  # noqa: ASYNC222
                     os.P_PIDFD, self._pidfd, os.WEXITED | os.WNOHANG
                 )
+                break
             except ChildProcessError:
                 await _wait_for_adoption(self.pid)
-                continue
-            break
         if result is None:
             raise EngineError("wait", str(self.pid), "pidfd readable but no exit to reap")
         os.close(self._pidfd)
@@ -362,9 +361,10 @@ async def _wait_for_adoption(pid: int) -> None:
     exits at once can do so while the runtime's detached helper that started
     it still runs; it is re-parented to us, the subreaper, when that parent
     exits, and only then can we reap it."""
-    parent = _parent_of(pid)
-    if parent is None:
+    stat = _proc_stat(pid)
+    if stat is None:
         raise EngineError("wait", str(pid), "the process was reaped by another")
+    parent = int(stat.fields[1])
     if parent == os.getpid():
         return
     try:
@@ -377,14 +377,21 @@ async def _wait_for_adoption(pid: int) -> None:
         os.close(parent_fd)
 
 
-def _parent_of(pid: int) -> int | None:
-    """The parent pid of `pid` (a read of /proc, which does not block), or
-    None when there is no such process."""
+class _ProcStat(NamedTuple):
+    comm: str
+    fields: list[str]
+    """The fields after comm: state, ppid, pgrp, session, ..."""
+
+
+def _proc_stat(pid: int) -> _ProcStat | None:
+    """/proc/PID/stat (a read that does not block), or None when there is no
+    such process. comm is cut at the last ")", since it may contain one."""
     try:
         stat = Path(f"/proc/{pid}/stat").read_text()
-    except FileNotFoundError:
+    except OSError:
         return None
-    return int(stat[stat.rindex(")") + 2 :].split()[1])
+    end = stat.rindex(")")
+    return _ProcStat(stat[stat.index("(") + 1 : end], stat[end + 2 :].split())
 
 
 def _read_pid(pid_file: Path) -> int | None:
@@ -417,13 +424,11 @@ def _reap_detached_helpers(runtime: str) -> None:
     runtime processes we start lead their own session and are reaped by the
     task that waits for them, and a container's first process leads its own."""
     for child in _children():
-        try:
-            stat = Path(f"/proc/{child}/stat").read_text()
-        except OSError:
+        stat = _proc_stat(child)
+        if stat is None:
             continue
-        comm = stat[stat.index("(") + 1 : stat.rindex(")")]
-        state, _, _, session = stat[stat.rindex(")") + 2 :].split()[:4]
-        if state == "Z" and _is_runtime_process(comm, runtime) and int(session) != child:
+        state, _, _, session = stat.fields[:4]
+        if state == "Z" and _is_runtime_process(stat.comm, runtime) and int(session) != child:
             try:
                 os.waitpid(child, os.WNOHANG)
             except ChildProcessError:
