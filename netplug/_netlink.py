@@ -1,21 +1,19 @@
-"""Plumbing shared by the netlink modules: errors, netns switching, two ioctls.
+"""Plumbing shared by the netlink modules: errors and netns switching.
 
 pyroute2 can open a socket in another network namespace (`IPRoute(netns=...)`)
 and create one (`pyroute2.netns.create`), but both fork a helper process, which
 costs ~10 ms and is unsafe in a threaded Trio process. A network namespace is
 a per-thread attribute instead: `setns(2)` and `unshare(2)` with CLONE_NEWNET
 move only the calling thread. The worker thread of a `trio.to_thread.run_sync`
-call can therefore step into a namespace, open a netlink socket there, and step
-back. Trio reuses its worker threads, so stepping back is not optional:
-`thread_netns_restored` guarantees it.
+call can therefore step into a namespace, make its calls there (a netlink
+socket opened there, or ioctls), and step back. Trio reuses its worker
+threads, so stepping back is not optional: `thread_netns_restored`
+guarantees it.
 """
 
 import ctypes
 import errno
-import fcntl
 import os
-import socket
-import struct
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -28,11 +26,6 @@ THREAD_NETNS = "/proc/thread-self/ns/net"
 
 LIBC = ctypes.CDLL(None, use_errno=True)
 
-_SIOCGIFFLAGS = 0x8913
-_SIOCSIFFLAGS = 0x8914
-_IFF_UP = 0x1
-_IFREQ = struct.Struct("16sh22x")  # struct ifreq: ifr_name, then ifr_flags in a 24-byte union
-
 
 def describe_errno(code: int) -> str:
     """`ENODEV (No such device)`: the symbolic name first, as in the kernel's headers."""
@@ -44,30 +37,6 @@ def check(result: int, what: str) -> None:
     if result != 0:
         code = ctypes.get_errno()
         raise OSError(code, f"{what}: {os.strerror(code)}")
-
-
-def ifindex(name: str) -> int:
-    """The index of link `name` in the calling thread's netns.
-
-    An ioctl on a throwaway socket (~20 us), where a netlink get costs ~0.5 ms
-    of pyroute2 parsing; attach needs two of them on the cold-start path.
-    """
-    try:
-        return socket.if_nametoindex(name)
-    except OSError as exc:  # if_nametoindex sets no errno
-        raise OSError(errno.ENODEV, f"no link named {name}") from exc
-
-
-def set_link_up(name: str) -> None:
-    """Bring link `name` of the calling thread's netns up.
-
-    The SIOCSIFFLAGS ioctl takes ~10 us where opening an IPRoute and sending
-    one request takes ~0.6 ms; create_netns and attach are on the cold-start path.
-    """
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
-        request = _IFREQ.pack(name.encode(), 0)
-        _, flags = _IFREQ.unpack(fcntl.ioctl(sock, _SIOCGIFFLAGS, request))
-        fcntl.ioctl(sock, _SIOCSIFFLAGS, _IFREQ.pack(name.encode(), flags | _IFF_UP))
 
 
 @contextmanager
@@ -84,11 +53,14 @@ def translated(what: str) -> Iterator[None]:
 
 @contextmanager
 def tolerating(code: int) -> Iterator[None]:
-    """Swallow a pyroute2 error with this errno (EEXIST on add, ENODEV on delete)."""
+    """Swallow a pyroute2 or OS error with this errno (EEXIST on add, ENODEV on delete)."""
     try:
         yield
     except PyrouteNetlinkError as exc:
         if exc.code != code:
+            raise
+    except OSError as exc:
+        if exc.errno != code:
             raise
 
 

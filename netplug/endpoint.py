@@ -2,8 +2,9 @@
 
 The pair is created with its peer already inside the container's netns under
 its final name (IFLA_NET_NS_FD in the peer's attributes), so no temporary name
-ever exists on the host. The peer is then configured by a netlink socket
-opened inside that netns by the worker thread (see `netplug._netlink`).
+ever exists on the host. The worker thread then steps into that netns (see
+`netplug._netlink`) and configures the peer with ioctls (`netplug._ifconfig`),
+which need no netlink socket of their own there.
 """
 
 import errno
@@ -17,14 +18,8 @@ import trio
 from pyroute2 import IPRoute
 from pyroute2.netlink.exceptions import NetlinkError as PyrouteNetlinkError
 
-from netplug._netlink import (
-    enter_netns,
-    ifindex,
-    set_link_up,
-    thread_netns_restored,
-    tolerating,
-    translated,
-)
+from netplug._ifconfig import add_default_route, ifindex, set_ipv4_address, set_link_up
+from netplug._netlink import enter_netns, thread_netns_restored, tolerating, translated
 
 
 @dataclass(frozen=True)
@@ -85,24 +80,16 @@ def _configure_peer(request: EndpointRequest, netns_fd: int) -> None:
     where = f"{request.netns}:{request.ifname}"
     with thread_netns_restored():
         enter_netns(netns_fd)
-        with IPRoute() as ipr:
-            with translated(f"look up {where}"):
-                index = ifindex(request.ifname)
-            with translated(f"add address {request.address} to {where}"):
-                ipr.addr(
-                    "add",
-                    index=index,
-                    address=str(request.address.ip),
-                    prefixlen=request.address.network.prefixlen,
-                )
-            with translated(f"bring up {where} and lo"):
-                set_link_up(request.ifname)
-                set_link_up("lo")
-            # A container on several networks keeps the default route of the
-            # first one attached: EEXIST means another network already gave it.
-            what = f"add default route via {request.gateway} in {request.netns}"
-            with translated(what), tolerating(errno.EEXIST):
-                ipr.route("add", dst="0.0.0.0/0", gateway=str(request.gateway))
+        with translated(f"add address {request.address} to {where}"):
+            set_ipv4_address(request.ifname, request.address)
+        with translated(f"bring up {where} and lo"):
+            set_link_up(request.ifname)
+            set_link_up("lo")
+        # A container on several networks keeps the default route of the
+        # first one attached: EEXIST means another network already gave it.
+        what = f"add default route via {request.gateway} in {request.netns}"
+        with translated(what), tolerating(errno.EEXIST):
+            add_default_route(request.gateway)
 
 
 def _attach(request: EndpointRequest) -> None:

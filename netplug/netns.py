@@ -11,11 +11,11 @@ from pathlib import Path
 
 import trio
 
+from netplug._ifconfig import set_link_up
 from netplug._netlink import (
     LIBC,
     THREAD_NETNS,
     check,
-    set_link_up,
     thread_netns_restored,
     translated,
     unshare_netns,

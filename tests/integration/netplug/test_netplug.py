@@ -94,6 +94,12 @@ async def thread_netns() -> str:
     return await trio.to_thread.run_sync(os.readlink, "/proc/thread-self/ns/net")
 
 
+async def ip_lines(netns: str, *args: str) -> list[str]:
+    """What `ip -4 -o` prints in the named netns: one line per object."""
+    result = await trio.run_process(["ip", "-n", netns, "-4", "-o", *args], capture_stdout=True)
+    return [" ".join(line.split()) for line in result.stdout.decode().splitlines()]
+
+
 async def exchange(client_netns: Path, server_netns: Path, address: str) -> str:
     """Send "ping" over TCP from one namespace to a listener in the other (or the same)."""
     async with trio.open_nursery() as nursery:
@@ -164,6 +170,14 @@ async def test_two_containers_talk_over_a_bridge(names: Names) -> None:
         assert await links_labelled(names.label) == sorted(
             [bridge, names.veth("a"), names.veth("b")]
         )
+        for which in ("a", "b"):
+            address = addresses[which]
+            (line,) = await ip_lines(names.netns(which), "address", "show", "dev", "eth0")
+            assert f"inet {address} brd {address.network.broadcast_address} " in line
+            assert await ip_lines(names.netns(which), "route", "show") == [
+                f"default via {gateway.ip} dev eth0",
+                f"{subnet} dev eth0 proto kernel scope link src {address.ip}",
+            ]
         a, b = requests["a"].netns, requests["b"].netns
         assert await exchange(a, b, str(addresses["b"].ip)) == "PING"
         assert await exchange(b, a, str(addresses["a"].ip)) == "PING"
