@@ -8,7 +8,6 @@ Every step is idempotent.
 
 import shutil
 
-import structlog
 import trio
 
 from netplug.bridge import links_labelled, remove_bridge
@@ -17,8 +16,6 @@ from orchestrator.paths import ProjectPaths
 from runtime.cgroups import remove_cgroups
 from runtime.engine import Engine
 from runtime.rootfs import mounts_under, unmount
-
-_log = structlog.get_logger("corral")
 
 
 async def remove_project_objects(paths: ProjectPaths, engine: Engine) -> None:

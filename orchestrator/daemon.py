@@ -13,7 +13,6 @@ import signal
 from collections.abc import Callable, Mapping, Sequence
 from typing import IO, Any
 
-import structlog
 import trio
 
 from netplug.errors import NetworkError
@@ -23,6 +22,7 @@ from orchestrator.control import server as control
 from orchestrator.errors import CorralError, StackError
 from orchestrator.health_monitor import health_monitor
 from orchestrator.launch import RuncLauncher
+from orchestrator.logconfig import get_logger
 from orchestrator.logs import LogSink
 from orchestrator.paths import ProjectPaths
 from orchestrator.plan import StackPlan, make_plan
@@ -33,7 +33,7 @@ from runtime.engine import Engine, become_subreaper
 from runtime.errors import ContainerRuntimeError
 from runtime.images import Image
 
-_log = structlog.get_logger("corral")
+_log = get_logger("corral")
 
 
 def ps_rows(stack: Stack) -> list[dict[str, Any]]:

@@ -10,7 +10,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Protocol
 
-import structlog
 import trio
 
 from orchestrator.health import (
@@ -22,11 +21,12 @@ from orchestrator.health import (
     effective_check,
     next_interval,
 )
+from orchestrator.logconfig import get_logger
 from orchestrator.plan import ContainerPlan
 from runtime.engine import Engine
 from runtime.errors import ContainerRuntimeError
 
-_log = structlog.get_logger("corral")
+_log = get_logger("corral")
 
 
 class Prober(Protocol):

@@ -1,14 +1,61 @@
-"""Corral's own log lines: readable on a terminal, JSON lines otherwise."""
+"""Corral's own log lines, through structlog: readable on a terminal, JSON
+lines otherwise.
+
+structlog is imported with the first line logged, not before. A stack
+logs nothing while it comes up, so `corral up -d` no longer spends ~40 ms
+of CPU on that import, a tenth of its time, before its containers can
+start. Modules log through `get_logger`; `configure_logging` says where
+the lines go, and takes effect when structlog is imported.
+"""
 
 import logging
 import sys
+from types import ModuleType
 from typing import TextIO
 
-import structlog
+
+class Logger:
+    """A named logger with structlog's calling convention: an event and fields."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def info(self, event: str, **fields: object) -> None:
+        _structlog().get_logger(self.name).info(event, **fields)
+
+    def warning(self, event: str, **fields: object) -> None:
+        _structlog().get_logger(self.name).warning(event, **fields)
+
+    def error(self, event: str, **fields: object) -> None:
+        _structlog().get_logger(self.name).error(event, **fields)
+
+
+def get_logger(name: str) -> Logger:
+    return Logger(name)
+
+
+_pending: list[tuple[TextIO, int]] = []
+"""What `configure_logging` asked for before structlog was imported."""
 
 
 def configure_logging(stream: TextIO | None = None, level: int = logging.INFO) -> None:
-    stream = stream or sys.stderr
+    """Send log lines at `level` and above to `stream` (default: stderr)."""
+    _pending[:] = [(stream or sys.stderr, level)]
+    if "structlog" in sys.modules:
+        _structlog()
+
+
+def _structlog() -> ModuleType:
+    import structlog
+
+    while _pending:
+        _apply(*_pending.pop())
+    return structlog
+
+
+def _apply(stream: TextIO, level: int) -> None:
+    import structlog
+
     renderer: structlog.typing.Processor = (
         structlog.dev.ConsoleRenderer(colors=False)
         if stream.isatty()

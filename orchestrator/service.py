@@ -10,15 +10,15 @@ import os
 import signal
 from typing import Protocol
 
-import structlog
 import trio
 
 from orchestrator.health_monitor import HealthMonitor
+from orchestrator.logconfig import get_logger
 from orchestrator.logs import ContainerLog, pipe_pair, pump
 from orchestrator.restart import next_backoff, should_restart
 from orchestrator.spec.model import ServiceSpec
 
-_log = structlog.get_logger("corral")
+_log = get_logger("corral")
 
 DRAIN_BOUND = 5.0
 """How long output may still arrive after a container's first process exits

@@ -9,17 +9,17 @@ bounded, so nothing is left behind.
 
 from collections.abc import Awaitable, Callable, Mapping
 
-import structlog
 import trio
 
 from netplug.bridge import ensure_bridge
 from netplug.errors import NetworkError
 from orchestrator.errors import StackError
+from orchestrator.logconfig import get_logger
 from orchestrator.paths import ProjectPaths
 from orchestrator.plan import StackPlan
 from orchestrator.service import Container
 
-_log = structlog.get_logger("corral")
+_log = get_logger("corral")
 
 TEARDOWN_MARGIN = 15.0
 """Time on top of the longest grace period for stopping and removing."""
