@@ -7,12 +7,13 @@ nothing did.
 On cgroup v1, runc nests a container's cgroup under the runtime's own cgroup
 in each hierarchy, which may differ from one hierarchy to the next; crun takes
 one path for all of them. So with crun on v1, Corral places the container
-itself (`prepare_cgroups`, `join_cgroups`) the way runc would, devices rules
-included, and runs crun with its cgroup manager disabled.
+itself (`prepare_cgroups`, `entering_command`) the way runc would, devices
+rules included, and runs crun with its cgroup manager disabled.
 """
 
-import ctypes
+import functools
 import os
+import shutil
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -57,11 +58,6 @@ DEVICE_RULES: tuple[tuple[str, int, int, str], ...] = (
 )  # fmt: skip
 
 _HYBRID_V2 = "unified"
-_CLONE_NEWNS = 0x00020000
-_MS_REC = 16384
-_MS_SLAVE = 1 << 19
-_MNT_DETACH = 2
-_libc = ctypes.CDLL(None, use_errno=True)
 
 
 @dataclass(frozen=True)
@@ -157,13 +153,6 @@ def prepare_cgroups(name: str, hierarchies: Sequence[Hierarchy]) -> list[Path]:
     return procs
 
 
-def join_cgroups(procs: Sequence[Path]) -> None:
-    """Move the calling process into each cgroup (it writes "0" to cgroup.procs).
-    Runs between fork and exec, so it only makes system calls."""
-    for path in procs:
-        _write_procs(path, 0)
-
-
 def _write_procs(path: Path, pid: int) -> None:
     """Move process `pid` (0: the caller) into the cgroup of `path`, its cgroup.procs."""
     fd = os.open(path, os.O_WRONLY | os.O_CLOEXEC)
@@ -203,18 +192,45 @@ def remove_cgroup(name: str, hierarchies: Sequence[Hierarchy]) -> None:
             pass
 
 
-def hide_hybrid_v2(root: Path = CGROUP_ROOT) -> None:
-    """Move the calling process into a mount namespace of its own where the
-    hybrid layout's v2 hierarchy is not mounted, so that crun sees plain v1.
-    For a child between fork and exec (a process with threads cannot unshare
-    its mount namespace); the host's mounts are untouched: the cgroup mounts
-    are made slaves first, so the unmount does not propagate back."""
-    _check(_libc.unshare(_CLONE_NEWNS), "unshare")
-    _check(_libc.mount(None, bytes(root), None, _MS_SLAVE | _MS_REC, None), "mount")
-    _check(_libc.umount2(bytes(root / _HYBRID_V2), _MNT_DETACH), "umount2")
+_ENTER_SCRIPT = """\
+while [ "$1" != -- ]; do
+  echo 0 > "$1" || { echo "corral: cannot join the cgroup of $1" >&2; exit 125; }
+  shift
+done
+shift
+"""
+_HIDE_V2_SCRIPT = """\
+{umount} -l {v2} || {{ echo "corral: cannot hide {v2} from the runtime" >&2; exit 125; }}
+"""
 
 
-def _check(result: int, what: str) -> None:
-    if result != 0:
-        code = ctypes.get_errno()
-        raise OSError(code, f"{what}: {os.strerror(code)}")
+def entering_command(
+    procs: Sequence[Path], *, hide_hybrid_v2: bool, root: Path = CGROUP_ROOT
+) -> list[str]:
+    """The argv prefix that runs a command in the cgroups of `procs` (their
+    `cgroup.procs` files) and, with `hide_hybrid_v2`, in a mount namespace
+    of its own where the hybrid layout's v2 hierarchy is not mounted, so
+    that crun sees plain v1 (it refuses the hybrid layout). Empty when there
+    is nothing to do.
+
+    `unshare --propagation slave` makes the new namespace's mounts slaves
+    first, so the unmount does not propagate back to the host. A prefix
+    rather than a `preexec_fn`: to run one, Python must fork() the whole
+    supervisor and run Python in the child, ~5 ms of its time per runtime
+    call, where spawning a command takes it ~1 ms and the shell does the
+    rest in a process of its own."""
+    if not procs and not hide_hybrid_v2:
+        return []
+    script = _ENTER_SCRIPT
+    prefix = []
+    if hide_hybrid_v2:
+        script += _HIDE_V2_SCRIPT.format(umount=_tool("umount"), v2=root / _HYBRID_V2)
+        prefix = [_tool("unshare"), "--mount", "--propagation", "slave"]
+    script += 'exec "$@"\n'
+    return [*prefix, "/bin/sh", "-c", script, "corral-enter", *map(str, procs), "--"]
+
+
+@functools.cache
+def _tool(name: str) -> str:
+    """A command's absolute path, so that its exec tries no other PATH entry."""
+    return shutil.which(name) or name

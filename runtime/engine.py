@@ -24,10 +24,10 @@ import os
 import shutil
 import signal
 import subprocess
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import NamedTuple
 
 import trio
 
@@ -121,33 +121,28 @@ def runtime_binary(environ: Mapping[str, str] = os.environ) -> str:
 
 class _CgroupPlacement:
     """crun on cgroup v1: the container's cgroups are made here, and the
-    runtime process joins them before it execs, so that the container's
-    processes, created by it, start inside them (see `runtime.cgroups`)."""
+    runtime is run through a command that joins them before it execs crun,
+    so that the container's processes, created by it, start inside them
+    (see `runtime.cgroups`)."""
 
     def __init__(self, hierarchies: Sequence[cgroups.Hierarchy]) -> None:
         self.hierarchies = hierarchies
         self.hide_v2 = cgroups.hybrid_with_controllers()
         self.by_container: dict[str, str] = {}
 
-    def creating(self, container_id: str, cgroup: str | None) -> Callable[[], None]:
-        """Make the container's cgroups; the function the runtime's child runs
-        before exec to join them."""
+    def creating(self, container_id: str, cgroup: str | None) -> list[str]:
+        """Make the container's cgroups; the prefix of the runtime's command."""
         procs = cgroups.prepare_cgroups(cgroup, self.hierarchies) if cgroup else []
         if cgroup:
             self.by_container[container_id] = cgroup
-        return functools.partial(self._enter, procs)
+        return cgroups.entering_command(procs, hide_hybrid_v2=self.hide_v2)
 
-    def joining(self, container_id: str) -> Callable[[], None]:
+    def joining(self, container_id: str) -> list[str]:
         """The same for a process run in the container (`exec`): its cgroups
         exist, with the container's processes and device rules in them."""
         cgroup = self.by_container.get(container_id)
         procs = [h.cgroup(cgroup) / "cgroup.procs" for h in self.hierarchies] if cgroup else []
-        return functools.partial(self._enter, procs)
-
-    def _enter(self, procs: Sequence[Path]) -> None:
-        cgroups.join_cgroups(procs)
-        if self.hide_v2:
-            cgroups.hide_hybrid_v2()
+        return cgroups.entering_command(procs, hide_hybrid_v2=self.hide_v2)
 
     def forget(self, container_id: str) -> None:
         cgroup = self.by_container.pop(container_id, None)
@@ -189,9 +184,9 @@ class Engine:
             functools.partial(cgroups.prime_cgroup_moves, self._hierarchies), _ignore_outcome
         )
 
-    def _creating(self, container_id: str, bundle: Path) -> dict[str, Any]:
+    def _creating(self, container_id: str, bundle: Path) -> list[str]:
         assert self._placement is not None
-        return {"preexec_fn": self._placement.creating(container_id, _cgroups_path(bundle))}
+        return self._placement.creating(container_id, _cgroups_path(bundle))
 
     def _command(self, log: Path | None, *args: str) -> list[str]:
         command = [self.binary, "--root", str(self.state_root)]
@@ -223,21 +218,20 @@ class Engine:
         log.unlink(missing_ok=True)
         pid_file.unlink(missing_ok=True)
         self._bundles[container_id] = bundle
-        options: dict[str, Any] = {}
+        prefix: list[str] = []
         if self._placement is not None:  # mkdir and device rules: ~4 ms of system calls
-            options = await trio.to_thread.run_sync(self._creating, container_id, bundle)
+            prefix = await trio.to_thread.run_sync(self._creating, container_id, bundle)
         command = self._command(
             log, "run", "--detach", "--pid-file", str(pid_file), "--bundle", str(bundle),
             container_id,
         )  # fmt: skip
         result = await trio.run_process(
-            command,
+            [*prefix, *command],
             stdin=subprocess.DEVNULL,
             stdout=stdout,
             stderr=stderr,
             check=False,
             start_new_session=True,  # Ctrl-C on the terminal is for us, not the containers
-            **options,
         )
         if result.returncode != 0:
             raise EngineError("start", container_id, _last_error(log, result.returncode))
@@ -281,9 +275,9 @@ class Engine:
         stderr: int,
     ) -> int:
         """Run argv in the running container with the given stdio; its exit code."""
-        with self._exec_command(container_id, argv) as (command, options):
+        with self._exec_command(container_id, argv) as command:
             result = await trio.run_process(
-                command, stdin=stdin, stdout=stdout, stderr=stderr, check=False, **options
+                command, stdin=stdin, stdout=stdout, stderr=stderr, check=False
             )
         return result.returncode
 
@@ -300,15 +294,11 @@ class Engine:
         output = trio.lowlevel.FdStream(read_end)
         tail = b""
         try:
-            with self._exec_command(container_id, argv, "--pid-file", str(pid_file)) as (
-                command,
-                options,
-            ):
+            with self._exec_command(container_id, argv, "--pid-file", str(pid_file)) as command:
                 try:
                     process = await trio.lowlevel.open_process(
-                        command, stdin=subprocess.DEVNULL, stdout=write_end, stderr=write_end,
-                        **options,
-                    )  # fmt: skip
+                        command, stdin=subprocess.DEVNULL, stdout=write_end, stderr=write_end
+                    )
                 finally:
                     os.close(write_end)
                 try:
@@ -327,9 +317,9 @@ class Engine:
     @contextlib.contextmanager
     def _exec_command(
         self, container_id: str, argv: Sequence[str], *options: str
-    ) -> Iterator[tuple[Sequence[str], dict[str, Any]]]:
+    ) -> Iterator[Sequence[str]]:
         """The runtime's exec command line for argv, with `options` before the
-        container id, and the keyword arguments to spawn it with."""
+        container id."""
         bundle = self._bundles.get(container_id)
         process_file = None
         if self.name == "crun" and bundle is not None:
@@ -340,9 +330,7 @@ class Engine:
             process = {**config["process"], "args": list(argv), "terminal": False}
             process_file = bundle / f"exec-{os.getpid()}-{next(self._exec_ids)}.json"
             process_file.write_text(json.dumps(process), encoding="utf-8")
-        spawn: dict[str, Any] = {}
-        if self._placement is not None:
-            spawn["preexec_fn"] = self._placement.joining(container_id)
+        prefix = self._placement.joining(container_id) if self._placement is not None else []
         if process_file is not None:
             command = self._command(
                 None, "exec", *options, "--process", str(process_file), container_id
@@ -350,7 +338,7 @@ class Engine:
         else:
             command = self._command(None, "exec", *options, container_id, *argv)
         try:
-            yield command, spawn
+            yield [*prefix, *command]
         finally:
             if process_file is not None:
                 process_file.unlink(missing_ok=True)
