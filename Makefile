@@ -17,7 +17,10 @@ system-deps:
 
 venv: $(VENV)/.installed
 
+# Made afresh when pyproject.toml changes, so that a dependency dropped or
+# replaced there does not linger in the venv.
 $(VENV)/.installed: pyproject.toml
+	rm -rf $(VENV)
 	$(PYTHON) -m venv $(VENV)
 	# compat: a plain path in a .pth file, where the default editable mode
 	# imports a finder module that adds ~15 ms to the start of every command.
