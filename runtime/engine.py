@@ -430,8 +430,9 @@ def _ignore_outcome(_: object) -> None:
 def _is_runtime_process(comm: str, runtime: str) -> bool:
     """Whether a process name is the runtime's: crun's helpers keep its name;
     runc's stages rename themselves `runc:[0:PARENT]`, `runc:[1:CHILD]`, and
-    one of them is orphaned when a runtime call is killed mid-way."""
-    return comm == runtime[:15] or comm.startswith(f"{runtime}:[")
+    one of them is orphaned when a runtime call is killed mid-way. So is the
+    `umount` of `cgroups.entering_command` when its shell is killed."""
+    return comm in (runtime[:15], "umount") or comm.startswith(f"{runtime}:[")
 
 
 def _children() -> list[int]:

@@ -95,7 +95,7 @@ def _wait_for_zombies(count: int) -> dict[int, str]:
 
 
 def test_reaper_takes_the_runtimes_orphans_and_nothing_else() -> None:
-    names = ["runc", "runc:[1:CHILD]", "sleep", "runcible"]
+    names = ["runc", "runc:[1:CHILD]", "umount", "sleep", "runcible"]
     assert _in_forked_subreaper(lambda: _zombies_left_by_reaper(names)) == ["runcible", "sleep"]
 
 
