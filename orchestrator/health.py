@@ -9,7 +9,7 @@ The loop that uses them is `orchestrator.health_monitor`.
 import enum
 from dataclasses import dataclass, replace
 
-from orchestrator.spec.normalize import Healthcheck as SpecHealthcheck
+from orchestrator.spec.normalize.healthcheck import Healthcheck as SpecHealthcheck
 from runtime.images import Healthcheck as ImageHealthcheck
 
 DEFAULT_INTERVAL = 30.0

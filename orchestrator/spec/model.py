@@ -14,19 +14,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
-from orchestrator.spec.normalize import (
-    BuildConfig,
-    Dependency,
-    DeviceMapping,
-    FileReference,
-    Healthcheck,
-    PortConfig,
-    ServiceNetwork,
-    ServiceVolume,
-    Ulimit,
-)
-
-if TYPE_CHECKING:  # imported by the parsers only when a file uses these keys
+# Annotations only. The parsers import deploy and extras when a file uses
+# those keys; a model unpickled by the supervisor imports the modules of
+# the values it holds, not every parser of `normalize`.
+if TYPE_CHECKING:
     from orchestrator.spec.deploy import DeployConfig, DeviceRequest
     from orchestrator.spec.extras import (
         BlkioConfig,
@@ -34,6 +25,17 @@ if TYPE_CHECKING:  # imported by the parsers only when a file uses these keys
         DevelopConfig,
         ModelUse,
         ProviderConfig,
+    )
+    from orchestrator.spec.normalize import (
+        BuildConfig,
+        Dependency,
+        DeviceMapping,
+        FileReference,
+        Healthcheck,
+        PortConfig,
+        ServiceNetwork,
+        ServiceVolume,
+        Ulimit,
     )
 
 Pairs = tuple[tuple[str, str], ...]
