@@ -14,10 +14,10 @@ guarantees it.
 import ctypes
 import errno
 import os
-from collections.abc import Iterator
+import sys
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-
-from pyroute2.netlink.exceptions import NetlinkError as PyrouteNetlinkError
+from typing import Any, TypeVar
 
 from netplug.errors import NetlinkError
 
@@ -25,6 +25,38 @@ CLONE_NEWNET = 0x40000000
 THREAD_NETNS = "/proc/thread-self/ns/net"
 
 LIBC = ctypes.CDLL(None, use_errno=True)
+
+
+_T = TypeVar("_T")
+
+
+async def in_thread(function: Callable[..., _T], *args: object) -> _T:
+    """Run a blocking netplug call in a Trio worker thread. Trio is imported
+    here rather than by the modules, whose blocking calls a process without
+    Trio runs too (see `orchestrator.network_server`)."""
+    import trio
+
+    return await trio.to_thread.run_sync(function, *args)
+
+
+def iproute() -> Any:
+    """A new pyroute2 `IPRoute` (use it in a `with` block). pyroute2 is
+    imported on first use, so that a process that only creates namespaces
+    or removes what it named, or has another process make its links (see
+    `orchestrator.network_relay`), does not spend ~80 ms importing it."""
+    from pyroute2 import IPRoute
+
+    return IPRoute()
+
+
+def netlink_error_code(exc: BaseException) -> int | None:
+    """The errno of a pyroute2 NetlinkError, None for any other exception.
+    Without importing pyroute2: an error cannot be one of its exceptions
+    unless pyroute2 was imported."""
+    exceptions = sys.modules.get("pyroute2.netlink.exceptions")
+    if exceptions is not None and isinstance(exc, exceptions.NetlinkError):
+        return int(exc.code)
+    return None
 
 
 def describe_errno(code: int) -> str:
@@ -44,11 +76,14 @@ def translated(what: str) -> Iterator[None]:
     """Re-raise pyroute2 and OS errors as NetlinkError naming `what` and the errno."""
     try:
         yield
-    except PyrouteNetlinkError as exc:
-        raise NetlinkError(f"cannot {what}: {describe_errno(exc.code)}") from exc
     except OSError as exc:
         code = exc.errno if exc.errno is not None else errno.EIO
         raise NetlinkError(f"cannot {what}: {describe_errno(code)}") from exc
+    except Exception as exc:
+        netlink_code = netlink_error_code(exc)
+        if netlink_code is None:
+            raise
+        raise NetlinkError(f"cannot {what}: {describe_errno(netlink_code)}") from exc
 
 
 @contextmanager
@@ -56,11 +91,11 @@ def tolerating(code: int) -> Iterator[None]:
     """Swallow a pyroute2 or OS error with this errno (EEXIST on add, ENODEV on delete)."""
     try:
         yield
-    except PyrouteNetlinkError as exc:
-        if exc.code != code:
-            raise
     except OSError as exc:
         if exc.errno != code:
+            raise
+    except Exception as exc:
+        if netlink_error_code(exc) != code:
             raise
 
 

@@ -8,10 +8,7 @@ import errno
 import hashlib
 from ipaddress import IPv4Interface
 
-import trio
-from pyroute2 import IPRoute
-
-from netplug._netlink import tolerating, translated
+from netplug._netlink import in_thread, iproute, tolerating, translated
 from netplug.errors import NetlinkError
 
 _KINDS = ("b", "v")
@@ -25,8 +22,9 @@ def link_name(kind: str, key: str) -> str:
     return f"cr{kind}{hashlib.sha256(key.encode()).hexdigest()[:10]}"
 
 
-def _ensure_bridge(name: str, gateway: IPv4Interface, label: str) -> None:
-    with IPRoute() as ipr:
+def ensure_bridge_blocking(name: str, gateway: IPv4Interface, label: str) -> None:
+    """`ensure_bridge` in the calling thread, which it blocks."""
+    with iproute() as ipr:
         with translated(f"add bridge {name}"), tolerating(errno.EEXIST):
             ipr.link("add", ifname=name, kind="bridge")
         with translated(f"look up bridge {name}"):
@@ -45,21 +43,21 @@ def _ensure_bridge(name: str, gateway: IPv4Interface, label: str) -> None:
 
 async def ensure_bridge(name: str, gateway: IPv4Interface, *, label: str) -> None:
     """Create the bridge or reuse it, label it, give it `gateway` and bring it up."""
-    await trio.to_thread.run_sync(_ensure_bridge, name, gateway, label)
+    await in_thread(ensure_bridge_blocking, name, gateway, label)
 
 
 def _remove_bridge(name: str) -> None:
-    with translated(f"delete bridge {name}"), tolerating(errno.ENODEV), IPRoute() as ipr:
+    with translated(f"delete bridge {name}"), tolerating(errno.ENODEV), iproute() as ipr:
         ipr.link("del", ifname=name)
 
 
 async def remove_bridge(name: str) -> None:
     """Delete the bridge (its ports are released); a missing one is not an error."""
-    await trio.to_thread.run_sync(_remove_bridge, name)
+    await in_thread(_remove_bridge, name)
 
 
 def _links_labelled(prefix: str) -> list[str]:
-    with translated("dump links"), IPRoute() as ipr:
+    with translated("dump links"), iproute() as ipr:
         links = ipr.link("dump")
     return sorted(
         str(link.get("IFLA_IFNAME"))
@@ -70,4 +68,4 @@ def _links_labelled(prefix: str) -> list[str]:
 
 async def links_labelled(prefix: str) -> list[str]:
     """Names of the links in the current netns whose ifalias starts with `prefix`."""
-    return await trio.to_thread.run_sync(_links_labelled, prefix)
+    return await in_thread(_links_labelled, prefix)

@@ -14,12 +14,16 @@ from ipaddress import IPv4Address, IPv4Interface
 from pathlib import Path
 from typing import Any
 
-import trio
-from pyroute2 import IPRoute
-from pyroute2.netlink.exceptions import NetlinkError as PyrouteNetlinkError
-
 from netplug._ifconfig import add_default_route, ifindex, set_ipv4_address, set_link_up
-from netplug._netlink import enter_netns, thread_netns_restored, tolerating, translated
+from netplug._netlink import (
+    enter_netns,
+    in_thread,
+    iproute,
+    netlink_error_code,
+    thread_netns_restored,
+    tolerating,
+    translated,
+)
 
 
 @dataclass(frozen=True)
@@ -49,7 +53,7 @@ def _add_veth(ipr: Any, request: EndpointRequest, bridge_index: int, netns_fd: i
 def _delete_in_netns(netns_fd: int, ifname: str) -> None:
     with thread_netns_restored():
         enter_netns(netns_fd)
-        with tolerating(errno.ENODEV), IPRoute() as ipr:
+        with tolerating(errno.ENODEV), iproute() as ipr:
             ipr.link("del", ifname=ifname)
 
 
@@ -58,15 +62,15 @@ def _create_pair(request: EndpointRequest, netns_fd: int) -> None:
     stale interface of the same name in the container) is deleted and redone:
     this is a rare recovery path, and redoing is simpler to trust than verifying."""
     host = request.host_ifname
-    with IPRoute() as ipr:
+    with iproute() as ipr:
         with translated(f"look up bridge {request.bridge}"):
             bridge_index = ifindex(request.bridge)
         what = f"add veth {host} on bridge {request.bridge} -> {request.netns}:{request.ifname}"
         with translated(what):
             try:
                 _add_veth(ipr, request, bridge_index, netns_fd)
-            except PyrouteNetlinkError as exc:
-                if exc.code != errno.EEXIST:
+            except Exception as exc:
+                if netlink_error_code(exc) != errno.EEXIST:
                     raise
                 with tolerating(errno.ENODEV):
                     ipr.link("del", ifname=host)
@@ -92,7 +96,8 @@ def _configure_peer(request: EndpointRequest, netns_fd: int) -> None:
             add_default_route(request.gateway)
 
 
-def _attach(request: EndpointRequest) -> None:
+def attach_blocking(request: EndpointRequest) -> None:
+    """`attach` in the calling thread, which it blocks."""
     with translated(f"open netns {request.netns}"):
         netns_fd = os.open(request.netns, os.O_RDONLY | os.O_CLOEXEC)
     try:
@@ -105,15 +110,15 @@ def _attach(request: EndpointRequest) -> None:
 async def attach(request: EndpointRequest) -> None:
     """Plug the container's netns into the bridge: veth pair, address, lo up,
     default route via the gateway. Attaching again redoes the pair."""
-    await trio.to_thread.run_sync(_attach, request)
+    await in_thread(attach_blocking, request)
 
 
 def _detach(host_ifname: str) -> None:
-    with translated(f"delete veth {host_ifname}"), tolerating(errno.ENODEV), IPRoute() as ipr:
+    with translated(f"delete veth {host_ifname}"), tolerating(errno.ENODEV), iproute() as ipr:
         ipr.link("del", ifname=host_ifname)
 
 
 async def detach(host_ifname: str) -> None:
     """Delete the pair by its host end (the kernel takes the container end with it);
     a missing one is not an error."""
-    await trio.to_thread.run_sync(_detach, host_ifname)
+    await in_thread(_detach, host_ifname)

@@ -11,10 +11,7 @@ from ipaddress import IPv4Interface, IPv4Network
 from itertools import islice
 from socket import AF_INET
 
-import trio
-from pyroute2 import IPRoute
-
-from netplug._netlink import translated
+from netplug._netlink import in_thread, iproute, translated
 from netplug.errors import SubnetExhausted
 
 DEFAULT_POOL = IPv4Network("10.213.0.0/16")
@@ -34,9 +31,10 @@ def choose_subnet(
     raise SubnetExhausted(f"no free /{prefixlen} subnet left in pool {pool}")
 
 
-def _networks_in_use() -> list[IPv4Network]:
+def networks_in_use_blocking() -> list[IPv4Network]:
+    """`networks_in_use` in the calling thread, which it blocks."""
     found: dict[IPv4Network, None] = {}
-    with translated("dump IPv4 routes and addresses"), IPRoute() as ipr:
+    with translated("dump IPv4 routes and addresses"), iproute() as ipr:
         for route in ipr.route("dump", family=AF_INET):
             if route["dst_len"] > 0:
                 dst = route.get("RTA_DST")
@@ -50,7 +48,7 @@ def _networks_in_use() -> list[IPv4Network]:
 async def networks_in_use() -> list[IPv4Network]:
     """Every IPv4 route destination (all tables, default route excluded) and every
     IPv4 address's network in the current netns, without duplicates."""
-    return await trio.to_thread.run_sync(_networks_in_use)
+    return await in_thread(networks_in_use_blocking)
 
 
 def gateway_of(subnet: IPv4Network) -> IPv4Interface:

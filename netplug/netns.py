@@ -9,13 +9,12 @@ import errno
 import os
 from pathlib import Path
 
-import trio
-
 from netplug._ifconfig import set_link_up
 from netplug._netlink import (
     LIBC,
     THREAD_NETNS,
     check,
+    in_thread,
     thread_netns_restored,
     translated,
     unshare_netns,
@@ -71,7 +70,7 @@ def _create_netns(path: Path) -> None:
 async def create_netns(name: str) -> Path:
     """Create the named netns with `lo` up and return its path; reuse it if it exists."""
     path = _path_of(name)
-    await trio.to_thread.run_sync(_create_netns, path)
+    await in_thread(_create_netns, path)
     return path
 
 
@@ -87,4 +86,4 @@ def _remove_netns(path: Path) -> None:
 
 async def remove_netns(name: str) -> None:
     """Unmount and delete the named netns; a missing one is not an error."""
-    await trio.to_thread.run_sync(_remove_netns, _path_of(name))
+    await in_thread(_remove_netns, _path_of(name))

@@ -10,13 +10,13 @@ is left half-started).
 import functools
 import os
 import signal
+import socket
 from collections.abc import Callable, Mapping, Sequence
 from typing import IO, Any
 
 import trio
 
 from netplug.errors import NetworkError
-from netplug.ipam import networks_in_use
 from orchestrator.cleanup import remove_project_objects
 from orchestrator.control import server as control
 from orchestrator.errors import CorralError, StackError
@@ -24,6 +24,7 @@ from orchestrator.health_monitor import health_monitor
 from orchestrator.launch import RuncLauncher
 from orchestrator.logconfig import get_logger
 from orchestrator.logs import LogSink
+from orchestrator.network_relay import LocalNetwork, NetworkOps, RelayedNetwork
 from orchestrator.paths import ProjectPaths
 from orchestrator.plan import StackPlan, make_plan
 from orchestrator.service import Container, State
@@ -112,9 +113,14 @@ async def _run_stack(
 
 
 async def supervise(
-    plan: StackPlan, engine: Engine, console: IO[str] | None, on_ready: Callable[[Stack], None]
+    plan: StackPlan,
+    engine: Engine,
+    console: IO[str] | None,
+    on_ready: Callable[[Stack], None],
+    network: NetworkOps,
 ) -> None:
-    """Run the stack until it is stopped; `on_ready` once every container started."""
+    """Run the stack until it is stopped; `on_ready` once every container
+    started, when `network` is closed too."""
     become_subreaper()
     paths = plan.paths
     paths.run.mkdir(parents=True, exist_ok=True)
@@ -125,19 +131,21 @@ async def supervise(
         c.service.name: Container(
             c.name,
             c.service,
-            RuncLauncher(c, paths, engine),
+            RuncLauncher(c, paths, engine, network),
             logs[c.name],
             c.stop_signal,
             health_monitor(c, engine),
         )
         for c in plan.containers
     }
-    stack = Stack(plan, containers, functools.partial(remove_project_objects, engine=engine))
+    teardown = functools.partial(remove_project_objects, engine=engine)
+    stack = Stack(plan, containers, teardown, network)
     try:
         async with trio.open_nursery() as nursery:
             nursery.start_soon(_watch_signals, stack, engine)
             await nursery.start(control.serve, paths.control_socket, ControlHandler(stack, engine))
             await nursery.start(_run_stack, stack, nursery.cancel_scope)
+            await network.close()
             on_ready(stack)
     finally:
         for log in logs.values():
@@ -163,13 +171,17 @@ def run_stack(
     paths: ProjectPaths,
     console: IO[str] | None,
     on_ready: Callable[[Stack], None],
+    relay: socket.socket | None = None,
 ) -> None:
-    """Plan the stack and run it in this process until it is down."""
+    """Plan the stack and run it in this process until it is down; its
+    network is made through `relay` while it starts, if given."""
 
     async def main() -> None:
         engine = Engine(paths.runtime_state)
-        plan = make_plan(project, images, await networks_in_use(), paths, services)
-        await supervise(plan, engine, console, on_ready)
+        local = LocalNetwork()
+        network = RelayedNetwork(relay, local) if relay is not None else local
+        plan = make_plan(project, images, await network.networks_in_use(), paths, services)
+        await supervise(plan, engine, console, on_ready, network)
 
     try:
         trio.run(main)

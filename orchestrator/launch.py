@@ -6,10 +6,10 @@ from pathlib import Path
 import trio
 
 from netplug.discovery import render_resolv_conf
-from netplug.endpoint import attach
 from netplug.errors import NetworkError
 from netplug.netns import NETNS_DIR, create_netns
 from orchestrator.errors import StackError
+from orchestrator.network_relay import LocalNetwork, NetworkOps
 from orchestrator.paths import ProjectPaths
 from orchestrator.plan import ContainerPlan
 from orchestrator.service import StartFailed
@@ -32,10 +32,17 @@ def start_failure_exit_code(reason: str) -> int:
 
 
 class RuncLauncher:
-    def __init__(self, plan: ContainerPlan, paths: ProjectPaths, engine: Engine) -> None:
+    def __init__(
+        self,
+        plan: ContainerPlan,
+        paths: ProjectPaths,
+        engine: Engine,
+        network: NetworkOps | None = None,
+    ) -> None:
         self.plan = plan
         self.paths = paths
         self.engine = engine
+        self.network = network or LocalNetwork()
 
     @property
     def bundle(self) -> Path:
@@ -47,7 +54,7 @@ class RuncLauncher:
         try:
             await create_netns(plan.netns_name)
             for endpoint in plan.endpoints:
-                await attach(endpoint)
+                await self.network.attach(endpoint)
         except NetworkError as exc:
             raise StackError(f"container {plan.name}: network setup failed: {exc}") from exc
         try:

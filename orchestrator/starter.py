@@ -18,6 +18,7 @@ import gc
 import os
 import pickle
 import signal
+import socket
 import sys
 import traceback
 from collections.abc import Mapping, Sequence
@@ -53,10 +54,11 @@ class EarlySupervisor:
     ends the process, which has made nothing yet.
     """
 
-    def __init__(self, pid: int, work_fd: int, report_fd: int) -> None:
+    def __init__(self, pid: int, work_fd: int, report_fd: int, relay: socket.socket) -> None:
         self.pid = pid
         self._work_fd = work_fd
         self._report_fd = report_fd
+        self._relay = relay
         self._done = False
 
     def __enter__(self) -> Self:
@@ -72,7 +74,8 @@ class EarlySupervisor:
         services: Sequence[str],
         paths: ProjectPaths,
     ) -> int:
-        """Hand the project over; 0 once every container started, else CorralError."""
+        """Hand the project over, make the network it asks for (see
+        `network_relay`); 0 once every container started, else CorralError."""
         if self._done:
             raise CorralError("this supervisor process was already started or cancelled")
         self._done = True
@@ -82,6 +85,10 @@ class EarlySupervisor:
                 pipe.write(work)
         except BrokenPipeError:
             pass  # it died while importing; the report below says so
+        from orchestrator.network_server import serve_network
+
+        with self._relay:
+            serve_network(self._relay, self._report_fd)
         return _await_report(self._report_fd, project.name, paths)
 
     def cancel(self) -> None:
@@ -91,6 +98,7 @@ class EarlySupervisor:
         self._done = True
         os.close(self._work_fd)
         os.close(self._report_fd)
+        self._relay.close()
         os.kill(self.pid, signal.SIGKILL)  # our unreaped child: the pid cannot be reused
         os.waitpid(self.pid, 0)
 
@@ -98,19 +106,24 @@ class EarlySupervisor:
 def fork_supervisor() -> EarlySupervisor:
     """Fork the detached supervisor now, to be given its project later.
     Call it while the process has a single thread (before any event loop)."""
+    from orchestrator.network_server import relay_pair
+
     work_read, work_write = os.pipe()
     report_read, report_write = os.pipe()
+    command_end, supervisor_end = relay_pair()
     pid = os.fork()
     if pid == 0:
         os.close(work_write)
         os.close(report_read)
-        _wait_for_project(work_read, report_write)
+        command_end.close()
+        _wait_for_project(work_read, report_write, supervisor_end)
     os.close(work_read)
     os.close(report_write)
-    return EarlySupervisor(pid, work_write, report_read)
+    supervisor_end.close()
+    return EarlySupervisor(pid, work_write, report_read, command_end)
 
 
-def _wait_for_project(work_fd: int, report_fd: int) -> NoReturn:
+def _wait_for_project(work_fd: int, report_fd: int, relay: socket.socket) -> NoReturn:
     try:
         # A session of its own now: Ctrl-C on the terminal while the CLI
         # reads the files is for the CLI, whose exit (EOF here) ends us.
@@ -128,7 +141,7 @@ def _wait_for_project(work_fd: int, report_fd: int) -> NoReturn:
             work = pipe.read()
         if work:
             project, images, services, paths = pickle.loads(work)
-            _become_supervisor(project, images, services, paths, report_fd)
+            _become_supervisor(project, images, services, paths, report_fd, relay)
     finally:
         os._exit(0)
 
@@ -150,6 +163,7 @@ def _become_supervisor(
     services: Sequence[str],
     paths: ProjectPaths,
     report_fd: int,
+    relay: socket.socket,
 ) -> NoReturn:
     code = 1
     try:
@@ -172,7 +186,7 @@ def _become_supervisor(
             os.close(report_fd)
 
         try:
-            daemon.run_stack(project, images, services, paths, None, ready)
+            daemon.run_stack(project, images, services, paths, None, ready, relay)
             code = 0
         except CorralError as exc:
             _report(report_fd, f"error: {exc}\n")

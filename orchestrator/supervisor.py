@@ -11,10 +11,10 @@ from collections.abc import Awaitable, Callable, Mapping
 
 import trio
 
-from netplug.bridge import ensure_bridge
 from netplug.errors import NetworkError
 from orchestrator.errors import StackError
 from orchestrator.logconfig import get_logger
+from orchestrator.network_relay import LocalNetwork, NetworkOps
 from orchestrator.paths import ProjectPaths
 from orchestrator.plan import StackPlan
 from orchestrator.service import Container
@@ -31,8 +31,10 @@ class Stack:
         plan: StackPlan,
         containers: Mapping[str, Container],
         teardown: Callable[[ProjectPaths], Awaitable[None]],
+        network: NetworkOps | None = None,
     ) -> None:
         self.plan = plan
+        self._network = network or LocalNetwork()
         self.containers = dict(containers)  # by service name
         self._teardown = teardown
         self._stop_requested = trio.Event()
@@ -73,7 +75,9 @@ class Stack:
     async def _create_networks(self) -> None:
         for network in self.plan.networks:
             try:
-                await ensure_bridge(network.bridge, network.gateway, label=network.label)
+                await self._network.ensure_bridge(
+                    network.bridge, network.gateway, label=network.label
+                )
             except NetworkError as exc:
                 raise StackError(f"network {network.name}: {exc}") from exc
 

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from netplug.bridge import link_name
 from tests.integration.stack_helpers import COMMAND_TIMEOUT, RUNTIMES, Corral
 
 pytestmark = pytest.mark.root
@@ -368,6 +369,24 @@ services:
     result = _early_up(corral, "start")
     assert result.returncode == 1
     assert "user 'nobody-here' is not in the image's /etc/passwd" in result.stderr
+    assert corral.leftovers() == []
+
+
+def test_a_network_that_cannot_be_made_fails_up_and_leaves_nothing(corral: Corral) -> None:
+    """In `up -d` the command makes the network for its supervisor: its
+    failure reaches the user the same way, and the stack is taken down."""
+    corral.write(WEB_AND_CLIENT)
+    bridge = link_name("b", f"{corral.project}/default")
+    subprocess.run(["ip", "link", "add", bridge, "type", "veth", "peer", "name", f"{bridge}p"],
+                   check=True)  # fmt: skip
+    try:
+        result = corral("up", "-d")
+    finally:
+        subprocess.run(["ip", "link", "del", bridge], check=True)
+    assert (result.returncode, result.stdout) == (1, "")
+    assert result.stderr == (
+        f"corral: network default: cannot reuse link {bridge}: it is a veth, not a bridge\n"
+    )
     assert corral.leftovers() == []
 
 

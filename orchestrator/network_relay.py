@@ -1,0 +1,136 @@
+"""The network a stack starts with, made by the `corral up -d` command for
+its detached supervisor.
+
+Why another process: the supervisor is the one that starts containers, and
+its CPU time is what `up -d` waits for. pyroute2 costs ~80 ms to import and
+each veth pair a few more milliseconds of Python, all holding the
+supervisor's GIL, while the command that forked it sits idle once it has
+handed the project over. So the command imports netplug's netlink side and
+answers the supervisor's network requests (`serve_network`) until the
+supervisor reports its stack up; the supervisor asks through
+`RelayedNetwork`, whose calls go to its own `LocalNetwork` once the
+relay is closed. Namespaces, files and teardown stay in the supervisor, and
+removal finds every object by name whoever made it.
+
+The command's side is `orchestrator.network_server`, which imports no Trio.
+"""
+
+import functools
+import pickle
+import socket
+from collections.abc import Awaitable, Callable
+from ipaddress import IPv4Interface, IPv4Network
+from typing import Any, Protocol
+
+import trio
+
+from netplug.bridge import ensure_bridge
+from netplug.endpoint import EndpointRequest, attach
+from netplug.errors import NetworkError
+from netplug.ipam import networks_in_use
+from orchestrator.network_server import LENGTH, frame
+
+
+class NetworkOps(Protocol):
+    """What starting a stack asks of the network."""
+
+    async def networks_in_use(self) -> list[IPv4Network]: ...
+
+    async def ensure_bridge(self, name: str, gateway: IPv4Interface, *, label: str) -> None: ...
+
+    async def attach(self, request: EndpointRequest) -> None: ...
+
+    async def close(self) -> None:
+        """The stack has started: no more requests come."""
+
+
+class LocalNetwork:
+    """netplug in this process."""
+
+    async def networks_in_use(self) -> list[IPv4Network]:
+        return await networks_in_use()
+
+    async def ensure_bridge(self, name: str, gateway: IPv4Interface, *, label: str) -> None:
+        await ensure_bridge(name, gateway, label=label)
+
+    async def attach(self, request: EndpointRequest) -> None:
+        await attach(request)
+
+    async def close(self) -> None:
+        pass
+
+
+class RelayedNetwork:
+    """The supervisor's side: each call is answered by `serve_network` in the
+    command, one at a time, until `close`; after it, by `fallback`."""
+
+    def __init__(self, sock: socket.socket, fallback: NetworkOps) -> None:
+        self._stream: trio.SocketStream | None = trio.SocketStream(
+            trio.socket.from_stdlib_socket(sock)
+        )
+        self._fallback = fallback
+        self._lock = trio.Lock()
+
+    async def networks_in_use(self) -> list[IPv4Network]:
+        result: list[IPv4Network] = await self._call(
+            "networks_in_use", (), self._fallback.networks_in_use
+        )
+        return result
+
+    async def ensure_bridge(self, name: str, gateway: IPv4Interface, *, label: str) -> None:
+        fallback = functools.partial(self._fallback.ensure_bridge, name, gateway, label=label)
+        await self._call("ensure_bridge", (name, gateway, label), fallback)
+
+    async def attach(self, request: EndpointRequest) -> None:
+        await self._call("attach", (request,), functools.partial(self._fallback.attach, request))
+
+    async def close(self) -> None:
+        """Tell the command that no more requests come (it then waits for the report)."""
+        async with self._lock:
+            if self._stream is not None:
+                stream, self._stream = self._stream, None
+                await stream.aclose()
+
+    async def _call(
+        self, operation: str, args: tuple[object, ...], fallback: Callable[[], Awaitable[Any]]
+    ) -> Any:
+        async with self._lock:
+            if self._stream is None:
+                return await fallback()
+            try:
+                await self._stream.send_all(frame((operation, args)))
+                reply = await _receive_frame(self._stream)
+            except trio.BrokenResourceError:
+                reply = None
+            except BaseException:
+                # Cancelled mid-exchange: a reply still to come would be taken
+                # for the next request's, so the relay is given up.
+                self._stream.socket.close()
+                self._stream = None
+                raise
+        if reply is None:
+            raise NetworkError(
+                f"cannot {operation.replace('_', ' ')}: the corral command that makes this"
+                " stack's network exited"
+            )
+        ok, value = pickle.loads(reply)
+        if not ok:
+            raise NetworkError(str(value))
+        return value
+
+
+async def _receive_frame(stream: trio.SocketStream) -> bytes | None:
+    """One framed message, or None at the end of the stream."""
+    data = b""
+    needed = LENGTH.size
+    length = None
+    while True:
+        while len(data) < needed:
+            chunk = await stream.receive_some(65536)
+            if not chunk:
+                return None
+            data += chunk
+        if length is not None:
+            return data[LENGTH.size : needed]
+        (length,) = LENGTH.unpack(data[: LENGTH.size])
+        needed = LENGTH.size + length
