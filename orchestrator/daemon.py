@@ -180,7 +180,14 @@ def run_stack(
         engine = Engine(paths.runtime_state)
         local = LocalNetwork()
         network = RelayedNetwork(relay, local) if relay is not None else local
-        plan = make_plan(project, images, await network.networks_in_use(), paths, services)
+        try:
+            plan = make_plan(project, images, await network.networks_in_use(), paths, services)
+        except BaseException:
+            # Not planned, so not started: only the run directory (the
+            # supervisor's log) can be there, and it goes too.
+            with trio.CancelScope(shield=True):
+                await remove_project_objects(paths, engine)
+            raise
         await supervise(plan, engine, console, on_ready, network)
 
     try:

@@ -110,8 +110,7 @@ class RelayedNetwork:
                 raise
         if reply is None:
             raise NetworkError(
-                f"cannot {operation.replace('_', ' ')}: the corral command that makes this"
-                " stack's network exited"
+                f"cannot set up the network ({operation}): the corral command making it exited"
             )
         ok, value = pickle.loads(reply)
         if not ok:

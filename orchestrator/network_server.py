@@ -84,7 +84,7 @@ def serve_network(
         except NetworkError as exc:
             reply = (False, str(exc))
         except Exception as exc:  # noqa: BLE001 - the supervisor reports it, as a network error
-            reply = (False, f"cannot {operation.replace('_', ' ')}: {exc!r}")
+            reply = (False, f"cannot set up the network ({operation}): {exc!r}")
         try:
             sock.sendall(frame(reply))
         except OSError:

@@ -320,6 +320,9 @@ with starter.fork_supervisor() as supervisor:
     project = load_project([Path("compose.yaml")], shell=os.environ, warn=print, options=options)
     if sys.argv[2] == "cancel":
         sys.exit(3)
+    if sys.argv[2] == "vanish":  # a command killed right after it handed the project over
+        from orchestrator import network_server
+        network_server.serve_network = lambda *args: None
     store = ImageStore(roots.images)
     images = {s.name: store.resolve(s.image) for s in project.services}
     sys.exit(supervisor.start(project, images, [], roots.project(project.name)))
@@ -386,6 +389,17 @@ def test_a_network_that_cannot_be_made_fails_up_and_leaves_nothing(corral: Corra
     assert (result.returncode, result.stdout) == (1, "")
     assert result.stderr == (
         f"corral: network default: cannot reuse link {bridge}: it is a veth, not a bridge\n"
+    )
+    assert corral.leftovers() == []
+
+
+def test_a_command_gone_before_the_network_is_made_leaves_nothing(corral: Corral) -> None:
+    corral.write(WEB_AND_CLIENT)
+    result = _early_up(corral, "vanish")
+    assert result.returncode == 1
+    assert result.stderr.endswith(
+        "orchestrator.errors.CorralError: cannot set up the network (networks_in_use):"
+        " the corral command making it exited\n"
     )
     assert corral.leftovers() == []
 

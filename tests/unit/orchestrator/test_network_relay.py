@@ -130,7 +130,7 @@ async def test_a_command_that_exited_fails_the_request_with_a_clear_error() -> N
     command_end, supervisor_end = relay_pair()
     command_end.close()
     relayed = RelayedNetwork(supervisor_end, fallback=RecordingNetwork())
-    message = r"^cannot attach: the corral command that makes this stack's network exited$"
+    message = r"^cannot set up the network \(attach\): the corral command making it exited$"
     with trio.fail_after(BOUND), pytest.raises(NetworkError, match=message):
         await relayed.attach(REQUEST)
     await relayed.close()
