@@ -2,6 +2,8 @@
 socket pair, with recording operations in place of netplug's."""
 
 import os
+import subprocess
+import sys
 import threading
 from collections.abc import Callable, Mapping
 from ipaddress import IPv4Address, IPv4Interface, IPv4Network
@@ -166,3 +168,22 @@ async def test_a_request_cancelled_midway_gives_the_relay_up() -> None:
     for fd in (report_read, report_write):
         os.close(fd)
     command_end.close()
+
+
+IMPORTS = """
+import sys
+import netplug.bridge, netplug.endpoint, netplug.ipam, netplug.netns
+import orchestrator.network_server
+print("trio" in sys.modules, "pyroute2" in sys.modules)
+import orchestrator.daemon
+print("pyroute2" in sys.modules)
+"""
+
+
+def test_the_command_side_loads_no_trio_and_the_supervisor_no_pyroute2() -> None:
+    """What the relay is for: the command can serve without Trio, and the
+    supervisor's modules leave pyroute2 to whoever makes a netlink call."""
+    result = subprocess.run(
+        [sys.executable, "-c", IMPORTS], capture_output=True, text=True, check=True, timeout=60
+    )
+    assert result.stdout.splitlines() == ["False False", "False"]
