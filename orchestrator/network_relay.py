@@ -120,16 +120,18 @@ class RelayedNetwork:
 
 async def _receive_frame(stream: trio.SocketStream) -> bytes | None:
     """One framed message, or None at the end of the stream."""
+    header = await _receive_exactly(stream, LENGTH.size)
+    if header is None:
+        return None
+    (length,) = LENGTH.unpack(header)
+    return await _receive_exactly(stream, length)
+
+
+async def _receive_exactly(stream: trio.SocketStream, size: int) -> bytes | None:
     data = b""
-    needed = LENGTH.size
-    length = None
-    while True:
-        while len(data) < needed:
-            chunk = await stream.receive_some(65536)
-            if not chunk:
-                return None
-            data += chunk
-        if length is not None:
-            return data[LENGTH.size : needed]
-        (length,) = LENGTH.unpack(data[: LENGTH.size])
-        needed = LENGTH.size + length
+    while len(data) < size:
+        chunk = await stream.receive_some(size - len(data))
+        if not chunk:
+            return None
+        data += chunk
+    return data
