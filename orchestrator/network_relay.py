@@ -15,6 +15,7 @@ removal finds every object by name whoever made it.
 The command's side is `orchestrator.network_server`, which imports no Trio.
 """
 
+import collections
 import functools
 import pickle
 import socket
@@ -60,16 +61,33 @@ class LocalNetwork:
         pass
 
 
+class _Pending:
+    """A request sent, waiting for its reply; replies come in request order."""
+
+    def __init__(self) -> None:
+        self.answered = False
+        self.reply: bytes | None = None  # None: the command closed the relay
+
+
 class RelayedNetwork:
     """The supervisor's side: each call is answered by `serve_network` in the
-    command, one at a time, until `close`; after it, by `fallback`."""
+    command until `close`; after it, by `fallback`.
+
+    Requests are pipelined: a call sends its request at once, whatever is
+    still unanswered, and the command answers them one after another, in
+    order, without waiting for the supervisor between two (the ten veth
+    pairs of a stack are asked for together). Whoever waits reads the next
+    reply and hands it to the oldest pending request, which may be another's.
+    """
 
     def __init__(self, sock: socket.socket, fallback: NetworkOps) -> None:
         self._stream: trio.SocketStream | None = trio.SocketStream(
             trio.socket.from_stdlib_socket(sock)
         )
         self._fallback = fallback
-        self._lock = trio.Lock()
+        self._send_lock = trio.Lock()
+        self._receive_lock = trio.Lock()
+        self._pending: collections.deque[_Pending] = collections.deque()
 
     async def networks_in_use(self) -> list[IPv4Network]:
         result: list[IPv4Network] = await self._call(
@@ -86,7 +104,7 @@ class RelayedNetwork:
 
     async def close(self) -> None:
         """Tell the command that no more requests come (it then waits for the report)."""
-        async with self._lock:
+        async with self._send_lock, self._receive_lock:
             if self._stream is not None:
                 stream, self._stream = self._stream, None
                 await stream.aclose()
@@ -94,28 +112,64 @@ class RelayedNetwork:
     async def _call(
         self, operation: str, args: tuple[object, ...], fallback: Callable[[], Awaitable[Any]]
     ) -> Any:
-        async with self._lock:
-            if self._stream is None:
-                return await fallback()
-            try:
-                await self._stream.send_all(frame((operation, args)))
-                reply = await _receive_frame(self._stream)
-            except trio.BrokenResourceError:
-                reply = None
-            except BaseException:
-                # Cancelled mid-exchange: a reply still to come would be taken
-                # for the next request's, so the relay is given up.
-                self._stream.socket.close()
-                self._stream = None
-                raise
-        if reply is None:
+        pending = await self._send(frame((operation, args)))
+        if pending is not None:
+            await self._await_reply(pending)
+        if pending is None or not pending.answered:
+            return await fallback()  # the relay was closed or given up meanwhile
+        if pending.reply is None:
             raise NetworkError(
                 f"cannot set up the network ({operation}): the corral command making it exited"
             )
-        ok, value = pickle.loads(reply)
+        ok, value = pickle.loads(pending.reply)
         if not ok:
             raise NetworkError(str(value))
         return value
+
+    async def _send(self, request: bytes) -> _Pending | None:
+        """Send a request; None when there is no relay to send it on."""
+        async with self._send_lock:
+            if self._stream is None:
+                return None
+            pending = _Pending()
+            self._pending.append(pending)
+            try:
+                await self._stream.send_all(request)
+            except trio.BrokenResourceError:
+                pass  # its reply, None, is read like any other's
+            except BaseException:
+                self._give_up()  # cancelled with part of a frame sent
+                raise
+            return pending
+
+    async def _await_reply(self, pending: _Pending) -> None:
+        while not pending.answered:
+            async with self._receive_lock:
+                if pending.answered or self._stream is None:
+                    return
+                try:
+                    reply = await _receive_frame(self._stream)
+                except trio.BrokenResourceError:
+                    reply = None
+                except BaseException:
+                    # Cancelled, perhaps with part of a frame read: the
+                    # stream cannot be trusted to be at a frame's start.
+                    self._give_up()
+                    raise
+                if reply is None:
+                    while self._pending:
+                        self._pending.popleft().answered = True
+                else:
+                    oldest = self._pending.popleft()
+                    oldest.answered, oldest.reply = True, reply
+
+    def _give_up(self) -> None:
+        """Stop using the relay: the requests still pending, and later ones,
+        go to the fallback (each operation can be made again)."""
+        if self._stream is not None:
+            self._stream.socket.close()
+            self._stream = None
+        self._pending.clear()
 
 
 async def _receive_frame(stream: trio.SocketStream) -> bytes | None:

@@ -1,7 +1,9 @@
 """The supervisor asks, the command answers: the network relay over a real
 socket pair, with recording operations in place of netplug's."""
 
+import dataclasses
 import os
+import select
 import subprocess
 import sys
 import threading
@@ -12,6 +14,7 @@ from typing import Any
 
 import pytest
 import trio
+import trio.testing
 
 from netplug.endpoint import EndpointRequest
 from netplug.errors import NetlinkError, NetworkError
@@ -165,6 +168,49 @@ async def test_a_request_cancelled_midway_gives_the_relay_up() -> None:
             release.set()  # its late reply cannot be sent: the command stops serving
             assert await relayed.networks_in_use() == []  # the fallback's answer
     assert local.calls == [("networks_in_use", ())]
+    for fd in (report_read, report_write):
+        os.close(fd)
+    command_end.close()
+
+
+async def test_a_request_is_sent_while_an_earlier_one_is_being_answered() -> None:
+    """Pipelining: the command reads the next request as soon as it is done
+    with one, and each caller gets its own reply."""
+    command_end, supervisor_end = relay_pair()
+    report_read, report_write = os.pipe()
+    relayed = RelayedNetwork(supervisor_end, fallback=RecordingNetwork())
+    second = dataclasses.replace(REQUEST, host_ifname="crv9876543210")
+    next_request_waiting: list[bool] = []
+
+    def operations() -> Mapping[str, Callable[..., Any]]:
+        def attach(request: EndpointRequest) -> None:
+            if request == REQUEST:
+                readable, _, _ = select.select([command_end], [], [], BOUND)
+                next_request_waiting.append(bool(readable))
+            else:
+                raise NetlinkError(f"cannot add veth {request.host_ifname}")
+
+        return {"attach": attach}
+
+    failures: list[str] = []
+
+    async def attach_second() -> None:
+        with pytest.raises(NetworkError) as caught:
+            await relayed.attach(second)
+        failures.append(str(caught.value))
+
+    with trio.fail_after(BOUND):
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(
+                trio.to_thread.run_sync, serve_network, command_end, report_read, operations
+            )
+            async with trio.open_nursery() as callers:
+                callers.start_soon(relayed.attach, REQUEST)
+                await trio.testing.wait_all_tasks_blocked()
+                callers.start_soon(attach_second)
+            await relayed.close()
+    assert next_request_waiting == [True]
+    assert failures == ["cannot add veth crv9876543210"]
     for fd in (report_read, report_write):
         os.close(fd)
     command_end.close()
