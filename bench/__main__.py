@@ -101,7 +101,7 @@ def bench_cold_start(bench: Bench) -> None:
     from netplug.bridge import ensure_bridge
     from netplug.ipam import networks_in_use
     from orchestrator.cleanup import remove_project_objects
-    from orchestrator.launch import RuncLauncher
+    from orchestrator.launch import RuncLauncher, prepare_root
     from orchestrator.paths import StateRoots
     from orchestrator.plan import make_plan
     from orchestrator.spec import LoadOptions, load_project
@@ -126,6 +126,7 @@ def bench_cold_start(bench: Bench) -> None:
         try:
             launcher = RuncLauncher(plan.containers[0], paths, engine)
             began = trio.current_time()
+            await prepare_root(plan.containers[0], paths, engine)
             await launcher.prepare()
             process = await launcher.start(null, null)
             cold = trio.current_time() - began

@@ -12,6 +12,7 @@ import os
 import signal
 import socket
 from collections.abc import Callable, Mapping, Sequence
+from ipaddress import IPv4Network
 from typing import IO, Any
 
 import trio
@@ -21,12 +22,12 @@ from orchestrator.cleanup import remove_project_objects
 from orchestrator.control import server as control
 from orchestrator.errors import CorralError, StackError
 from orchestrator.health_monitor import health_monitor
-from orchestrator.launch import RuncLauncher
+from orchestrator.launch import RuncLauncher, prepare_root
 from orchestrator.logconfig import get_logger
 from orchestrator.logs import LogSink
 from orchestrator.network_relay import LocalNetwork, NetworkOps, RelayedNetwork
 from orchestrator.paths import ProjectPaths
-from orchestrator.plan import StackPlan, make_plan
+from orchestrator.plan import StackPlan, container_layouts, make_plan
 from orchestrator.service import Container, State
 from orchestrator.spec import ProjectSpec
 from orchestrator.supervisor import Stack
@@ -164,6 +165,28 @@ def _first_error(error: BaseException) -> BaseException:
     return error
 
 
+async def _plan_and_prepare(
+    project: ProjectSpec,
+    images: Mapping[str, Image],
+    services: Sequence[str],
+    paths: ProjectPaths,
+    engine: Engine,
+    network: NetworkOps,
+) -> StackPlan:
+    """The plan, once the host's routes are known; meanwhile every container's
+    root is made, which needs none of the addresses."""
+    in_use: list[IPv4Network] = []
+
+    async def read_routes() -> None:
+        in_use.extend(await network.networks_in_use())
+
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(read_routes)
+        for layout in container_layouts(project, images, paths, services):
+            nursery.start_soon(prepare_root, layout, paths, engine)
+    return make_plan(project, images, in_use, paths, services)
+
+
 def run_stack(
     project: ProjectSpec,
     images: Mapping[str, Image],
@@ -181,10 +204,10 @@ def run_stack(
         local = LocalNetwork()
         network = RelayedNetwork(relay, local) if relay is not None else local
         try:
-            plan = make_plan(project, images, await network.networks_in_use(), paths, services)
+            plan = await _plan_and_prepare(project, images, services, paths, engine, network)
         except BaseException:
-            # Not planned, so not started: only the run directory (the
-            # supervisor's log) can be there, and it goes too.
+            # Nothing started: what was made (namespaces, root filesystems,
+            # the run directory with the supervisor's log) goes.
             with trio.CancelScope(shield=True):
                 await remove_project_objects(paths, engine)
             raise

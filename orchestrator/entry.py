@@ -1,7 +1,7 @@
 """The `corral` command's entry point, which runs before the CLI's modules load.
 
 `corral up -d` forks its supervisor process as early as it can: the
-supervisor then imports Trio, pyroute2 and its own modules on the other
+supervisor then imports Trio and its own modules on the other
 core while this process imports the CLI and reads the Compose files (see
 `starter`). Whether the command line is `up -d` is guessed here, before
 argparse has run; a wrong guess costs one unused process, which `cli.main`

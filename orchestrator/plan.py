@@ -29,22 +29,32 @@ class NetworkPlan:
 
 
 @dataclass(frozen=True)
-class ContainerPlan:
+class ContainerLayout:
+    """A container as far as it does not depend on the host's networks: its
+    names, spec and image. Its root filesystem and bundle can be made from
+    it while the host's routes are still being read."""
+
     name: str
     """`<project>-<service>-<n>`, as Compose names containers."""
     service: ServiceSpec
     image: Image
     netns_name: str
     cgroup_path: str
-    endpoints: tuple[EndpointRequest, ...]
-    hosts: str
-    """The text of this container's /etc/hosts."""
 
     @property
     def stop_signal(self) -> signal.Signals:
         """The spec's stop_signal, else the image's StopSignal, else SIGTERM, as Docker picks."""
         name = self.service.stop_signal or self.image.config.stop_signal
         return signal.Signals[name or "SIGTERM"]
+
+
+@dataclass(frozen=True)
+class ContainerPlan(ContainerLayout):
+    """A container with its addresses: its endpoints and /etc/hosts."""
+
+    endpoints: tuple[EndpointRequest, ...]
+    hosts: str
+    """The text of this container's /etc/hosts."""
 
     @property
     def address(self) -> str:
@@ -88,6 +98,31 @@ def _plan_networks(
     return tuple(plans)
 
 
+def _container_name(project: ProjectSpec, service: str) -> str:
+    return f"{project.name}-{service}-1"
+
+
+def container_layouts(
+    project: ProjectSpec,
+    images: Mapping[str, Image],
+    paths: ProjectPaths,
+    services: Sequence[str] = (),
+) -> tuple[ContainerLayout, ...]:
+    """The containers of `services` and what they depend on (all when empty)."""
+    selected = project.with_dependencies(services)
+    return tuple(
+        ContainerLayout(
+            name=_container_name(project, service.name),
+            service=service,
+            image=images[service.name],
+            netns_name=f"{paths.kernel_prefix}{service.name}-1",
+            cgroup_path=f"{paths.kernel_prefix}{service.name}-1",
+        )
+        for service in project.services
+        if service.name in selected
+    )
+
+
 def make_plan(
     project: ProjectSpec,
     images: Mapping[str, Image],
@@ -95,11 +130,11 @@ def make_plan(
     paths: ProjectPaths,
     services: Sequence[str] = (),
 ) -> StackPlan:
-    """The stack for `services` and what they depend on (all when empty)."""
-    selected = project.with_dependencies(services)
+    """The stack for `services` and what they depend on (all when empty):
+    their `container_layouts`, with subnets clear of `in_use`."""
     networks = _plan_networks(project, paths, in_use)
     by_name = {n.name: n for n in networks}
-    names = {s.name: f"{project.name}-{s.name}-1" for s in project.services}
+    names = {s.name: _container_name(project, s.name) for s in project.services}
 
     addresses: dict[str, dict[str, IPv4Interface]] = {}
     for network in networks:
@@ -108,30 +143,27 @@ def make_plan(
             addresses.setdefault(member, {})[network.name] = address
 
     containers = []
-    for service in project.services:
-        if service.name not in selected:
-            continue
-        name = names[service.name]
-        netns_name = f"{paths.kernel_prefix}{service.name}-1"
+    for layout in container_layouts(project, images, paths, services):
+        service = layout.service
         endpoints = tuple(
             EndpointRequest(
-                netns=NETNS_DIR / netns_name,
+                netns=NETNS_DIR / layout.netns_name,
                 bridge=by_name[network].bridge,
-                host_ifname=link_name("v", f"{project.name}/{name}/{network}"),
+                host_ifname=link_name("v", f"{project.name}/{layout.name}/{network}"),
                 address=addresses[service.name][network],
                 gateway=by_name[network].gateway.ip,
-                label=f"{paths.link_label_prefix}{name}",
+                label=f"{paths.link_label_prefix}{layout.name}",
                 ifname=f"eth{index}",
             )
             for index, network in enumerate(service.network_names)
         )
         containers.append(
             ContainerPlan(
-                name=name,
+                name=layout.name,
                 service=service,
-                image=images[service.name],
-                netns_name=netns_name,
-                cgroup_path=netns_name,
+                image=layout.image,
+                netns_name=layout.netns_name,
+                cgroup_path=layout.cgroup_path,
                 endpoints=endpoints,
                 hosts=_hosts(service, project, addresses, names),
             )

@@ -129,13 +129,23 @@ class _CgroupPlacement:
         self.hierarchies = hierarchies
         self.hide_v2 = cgroups.hybrid_with_controllers()
         self.by_container: dict[str, str] = {}
+        self._prefixes: dict[str, list[str]] = {}
+
+    def made(self, container_id: str) -> list[str] | None:
+        """The prefix `creating` returned for the container, if it was called."""
+        return self._prefixes.get(container_id)
 
     def creating(self, container_id: str, cgroup: str | None) -> list[str]:
-        """Make the container's cgroups; the prefix of the runtime's command."""
-        procs = cgroups.prepare_cgroups(cgroup, self.hierarchies) if cgroup else []
-        if cgroup:
-            self.by_container[container_id] = cgroup
-        return cgroups.entering_command(procs, hide_hybrid_v2=self.hide_v2)
+        """Make the container's cgroups, once until `forget`; the prefix of the
+        runtime's command."""
+        prefix = self._prefixes.get(container_id)
+        if prefix is None:
+            procs = cgroups.prepare_cgroups(cgroup, self.hierarchies) if cgroup else []
+            if cgroup:
+                self.by_container[container_id] = cgroup
+            prefix = cgroups.entering_command(procs, hide_hybrid_v2=self.hide_v2)
+            self._prefixes[container_id] = prefix
+        return prefix
 
     def joining(self, container_id: str) -> list[str]:
         """The same for a process run in the container (`exec`): its cgroups
@@ -145,6 +155,7 @@ class _CgroupPlacement:
         return cgroups.entering_command(procs, hide_hybrid_v2=self.hide_v2)
 
     def forget(self, container_id: str) -> None:
+        self._prefixes.pop(container_id, None)
         cgroup = self.by_container.pop(container_id, None)
         if cgroup:
             cgroups.remove_cgroup(cgroup, self.hierarchies)
@@ -184,6 +195,12 @@ class Engine:
             functools.partial(cgroups.prime_cgroup_moves, self._hierarchies), _ignore_outcome
         )
 
+    def prepare_cgroups(self, container_id: str, bundle: Path) -> None:
+        """Make the cgroups of the container `run` will create from `bundle`
+        now, ahead of it, where Corral makes them (crun on v1). Blocking."""
+        if self._placement is not None:
+            self._creating(container_id, bundle)
+
     def _creating(self, container_id: str, bundle: Path) -> list[str]:
         assert self._placement is not None
         return self._placement.creating(container_id, _cgroups_path(bundle))
@@ -219,8 +236,14 @@ class Engine:
         pid_file.unlink(missing_ok=True)
         self._bundles[container_id] = bundle
         prefix: list[str] = []
-        if self._placement is not None:  # mkdir and device rules: ~4 ms of system calls
-            prefix = await trio.to_thread.run_sync(self._creating, container_id, bundle)
+        if self._placement is not None:
+            made = self._placement.made(container_id)
+            # Else mkdir and device rules: ~4 ms of system calls.
+            prefix = (
+                made
+                if made is not None
+                else await trio.to_thread.run_sync(self._creating, container_id, bundle)
+            )
         command = self._command(
             log, "run", "--detach", "--pid-file", str(pid_file), "--bundle", str(bundle),
             container_id,

@@ -387,6 +387,32 @@ def test_a_network_that_cannot_be_made_fails_up_and_leaves_nothing(corral: Corra
     assert corral.leftovers() == []
 
 
+def test_a_container_whose_root_cannot_be_made_fails_up_and_leaves_nothing(
+    corral: Corral,
+) -> None:
+    """Every container's root filesystem and bundle are made before the plan
+    is: a failure there is reported as any failure to start, and whatever
+    the other containers had made is removed."""
+    corral.write(
+        """
+services:
+  web:
+    image: busybox
+    command: [sleep, "1000"]
+  silent:
+    image: busybox
+"""
+    )
+    result = corral("up", "-d")
+    assert (result.returncode, result.stdout) == (1, "")
+    assert result.stderr == (
+        f"corral: container {corral.project}-silent-1: service 'silent' has no command"
+        " and its image none either\n"
+    )
+    assert corral.leftovers() == []
+    assert not (corral.run_root / corral.project).exists()
+
+
 def test_a_command_gone_before_the_network_is_made_leaves_nothing(corral: Corral) -> None:
     corral.write(WEB_AND_CLIENT)
     result = _early_up(corral, "vanish")

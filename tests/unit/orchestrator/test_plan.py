@@ -10,7 +10,7 @@ import pytest
 
 from netplug.netns import NETNS_DIR
 from orchestrator.paths import ProjectPaths, StateRoots
-from orchestrator.plan import StackPlan, make_plan
+from orchestrator.plan import StackPlan, container_layouts, make_plan
 from orchestrator.spec import LoadOptions, ProjectSpec, load_project
 from runtime.images import Image, ImageConfig
 
@@ -234,3 +234,16 @@ def test_stop_signal_is_the_specs_else_the_images_else_sigterm(tmp_path: Path) -
     plan = make_plan(spec, images, (), paths_of(tmp_path, spec))
     signals = {c.service.name: c.stop_signal for c in plan.containers}
     assert signals == {"own": signal.SIGUSR1, "imaged": signal.SIGQUIT, "plain": signal.SIGTERM}
+
+
+def test_layouts_are_the_planned_containers_before_their_addresses(tmp_path: Path) -> None:
+    """What a container's root is made from before the host's routes are
+    read must be what the plan then starts it with."""
+    spec = load(tmp_path, SHOP, "shop")
+    images, paths = images_of(spec), paths_of(tmp_path, spec)
+    layouts = container_layouts(spec, images, paths, ["api"])
+    plan = make_plan(spec, images, [IPv4Network("10.213.0.0/24")], paths, ["api"])
+    assert [(c.name, c.netns_name, c.cgroup_path, c.image) for c in layouts] == [
+        (c.name, c.netns_name, c.cgroup_path, c.image) for c in plan.containers
+    ]
+    assert [c.name for c in layouts] == ["shop-api-1", "shop-db-1"]
