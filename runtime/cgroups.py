@@ -7,13 +7,12 @@ nothing did.
 On cgroup v1, runc nests a container's cgroup under the runtime's own cgroup
 in each hierarchy, which may differ from one hierarchy to the next; crun takes
 one path for all of them. So with crun on v1, Corral places the container
-itself (`prepare_cgroups`, `entering_command`) the way runc would, devices
-rules included, and runs crun with its cgroup manager disabled.
+itself (`prepare_cgroups`, and `runtime.spawn` to start crun inside) the
+way runc would, devices rules included, and runs crun with its cgroup
+manager disabled.
 """
 
-import functools
 import os
-import shutil
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -57,7 +56,7 @@ DEVICE_RULES: tuple[tuple[str, int, int, str], ...] = (
     ("c", 5, 2, "rwm"), ("c", 10, 200, "rwm"), ("c", 136, -1, "rwm"),
 )  # fmt: skip
 
-_HYBRID_V2 = "unified"
+HYBRID_V2 = "unified"
 
 
 @dataclass(frozen=True)
@@ -116,7 +115,7 @@ def is_unified(root: Path = CGROUP_ROOT) -> bool:
 def hybrid_with_controllers(root: Path = CGROUP_ROOT) -> bool:
     """Whether v1 hierarchies sit beside a v2 one that holds controllers, the
     hybrid layout crun refuses ("cgroups in hybrid mode not supported")."""
-    controllers = root / _HYBRID_V2 / "cgroup.controllers"
+    controllers = root / HYBRID_V2 / "cgroup.controllers"
     try:
         return bool(controllers.read_text().strip())
     except OSError:
@@ -133,10 +132,9 @@ def device_rule_lines() -> list[str]:
             for kind, major, minor, access in DEVICE_RULES]  # fmt: skip
 
 
-def prepare_cgroups(name: str, hierarchies: Sequence[Hierarchy]) -> list[Path]:
+def prepare_cgroups(name: str, hierarchies: Sequence[Hierarchy]) -> None:
     """Make cgroup `name` under our own in each hierarchy, the devices one
-    limited to DEVICE_RULES; the `cgroup.procs` files a process writes to join."""
-    procs = []
+    limited to DEVICE_RULES."""
     for hierarchy in hierarchies:
         cgroup = hierarchy.cgroup(name)
         cgroup.mkdir(exist_ok=True)
@@ -149,8 +147,6 @@ def prepare_cgroups(name: str, hierarchies: Sequence[Hierarchy]) -> list[Path]:
             (cgroup / "devices.deny").write_text("a")
             for rule in device_rule_lines():
                 (cgroup / "devices.allow").write_text(rule)
-        procs.append(cgroup / "cgroup.procs")
-    return procs
 
 
 def _write_procs(path: Path, pid: int) -> None:
@@ -171,7 +167,8 @@ def prime_cgroup_moves(hierarchies: Sequence[Hierarchy]) -> None:
     waits for a full RCU grace period (12-15 ms on this kind of machine), and
     it stays cheap to take until about one grace period after. A container's
     process is moved into its cgroups just before it starts, on the cold-start
-    path (by the runtime's child here on v1, by runc itself otherwise); this
+    path (here on v1 by the thread that spawns the runtime, see
+    `runtime.spawn`; by runc itself otherwise); this
     no-op move, made while the container's network is set up, pays that
     wait alongside instead. Best effort: a failure only forgoes the gain."""
     hierarchy = next((h for h in hierarchies if h.controllers), None)
@@ -190,47 +187,3 @@ def remove_cgroup(name: str, hierarchies: Sequence[Hierarchy]) -> None:
             os.rmdir(hierarchy.cgroup(name))
         except OSError:
             pass
-
-
-_ENTER_SCRIPT = """\
-while [ "$1" != -- ]; do
-  echo 0 > "$1" || { echo "corral: cannot join the cgroup of $1" >&2; exit 125; }
-  shift
-done
-shift
-"""
-_HIDE_V2_SCRIPT = """\
-{umount} -l {v2} || {{ echo "corral: cannot hide {v2} from the runtime" >&2; exit 125; }}
-"""
-
-
-def entering_command(
-    procs: Sequence[Path], *, hide_hybrid_v2: bool, root: Path = CGROUP_ROOT
-) -> list[str]:
-    """The argv prefix that runs a command in the cgroups of `procs` (their
-    `cgroup.procs` files) and, with `hide_hybrid_v2`, in a mount namespace
-    of its own where the hybrid layout's v2 hierarchy is not mounted, so
-    that crun sees plain v1 (it refuses the hybrid layout). Empty when there
-    is nothing to do.
-
-    `unshare --propagation slave` makes the new namespace's mounts slaves
-    first, so the unmount does not propagate back to the host. A prefix
-    rather than a `preexec_fn`: to run one, Python must fork() the whole
-    supervisor and run Python in the child, ~5 ms of its time per runtime
-    call, where spawning a command takes it ~1 ms and the shell does the
-    rest in a process of its own."""
-    if not procs and not hide_hybrid_v2:
-        return []
-    script = _ENTER_SCRIPT
-    prefix = []
-    if hide_hybrid_v2:
-        script += _HIDE_V2_SCRIPT.format(umount=_tool("umount"), v2=root / _HYBRID_V2)
-        prefix = [_tool("unshare"), "--mount", "--propagation", "slave"]
-    script += 'exec "$@"\n'
-    return [*prefix, "/bin/sh", "-c", script, "corral-enter", *map(str, procs), "--"]
-
-
-@functools.cache
-def _tool(name: str) -> str:
-    """A command's absolute path, so that its exec tries no other PATH entry."""
-    return shutil.which(name) or name

@@ -33,6 +33,7 @@ import trio
 
 from runtime import cgroups
 from runtime.errors import EngineError
+from runtime.spawn import Placement, spawn
 
 _PR_SET_CHILD_SUBREAPER = 36
 OUTPUT_TAIL = 4096
@@ -50,7 +51,8 @@ def become_subreaper() -> None:
 
 
 class ContainerProcess:
-    """A running container's first process, watched through a pidfd."""
+    """A process of ours watched through a pidfd: a container's first
+    process, or a runtime process we started (see `Engine._start`)."""
 
     def __init__(self, pid: int) -> None:
         self.pid = pid
@@ -59,6 +61,11 @@ class ContainerProcess:
         # One task at a time waits on the pidfd (Trio forbids two waiters on
         # one fd); the others queue here and read the cached exit code.
         self._wait_lock = trio.Lock()
+
+    @property
+    def exit_code(self) -> int | None:
+        """None until `wait` has reaped the process."""
+        return self._exit_code
 
     def send_signal(self, signum: int) -> None:
         """Signal the process; a process that already exited is not an error."""
@@ -121,41 +128,45 @@ def runtime_binary(environ: Mapping[str, str] = os.environ) -> str:
 
 class _CgroupPlacement:
     """crun on cgroup v1: the container's cgroups are made here, and the
-    runtime is run through a command that joins them before it execs crun,
-    so that the container's processes, created by it, start inside them
-    (see `runtime.cgroups`)."""
+    runtime is started inside them (`runtime.spawn`), so that the
+    container's processes, created by it, start inside them too (see
+    `runtime.cgroups`)."""
 
     def __init__(self, hierarchies: Sequence[cgroups.Hierarchy]) -> None:
         self.hierarchies = hierarchies
-        self.hide_v2 = cgroups.hybrid_with_controllers()
+        hybrid = cgroups.hybrid_with_controllers()
+        self.hidden = cgroups.CGROUP_ROOT / cgroups.HYBRID_V2 if hybrid else None
         self.by_container: dict[str, str] = {}
-        self._prefixes: dict[str, list[str]] = {}
+        self._made: set[str] = set()
 
-    def made(self, container_id: str) -> list[str] | None:
-        """The prefix `creating` returned for the container, if it was called."""
-        return self._prefixes.get(container_id)
+    def made(self, container_id: str) -> Placement | None:
+        """Where the container's runtime starts, if `creating` was called."""
+        return self.joining(container_id) if container_id in self._made else None
 
-    def creating(self, container_id: str, cgroup: str | None) -> list[str]:
-        """Make the container's cgroups, once until `forget`; the prefix of the
-        runtime's command."""
-        prefix = self._prefixes.get(container_id)
-        if prefix is None:
-            procs = cgroups.prepare_cgroups(cgroup, self.hierarchies) if cgroup else []
+    def creating(self, container_id: str, cgroup: str | None) -> Placement:
+        """Make the container's cgroups, once until `forget`; where its
+        runtime starts."""
+        if container_id not in self._made:
             if cgroup:
+                cgroups.prepare_cgroups(cgroup, self.hierarchies)
                 self.by_container[container_id] = cgroup
-            prefix = cgroups.entering_command(procs, hide_hybrid_v2=self.hide_v2)
-            self._prefixes[container_id] = prefix
-        return prefix
+            self._made.add(container_id)
+        return self.joining(container_id)
 
-    def joining(self, container_id: str) -> list[str]:
-        """The same for a process run in the container (`exec`): its cgroups
-        exist, with the container's processes and device rules in them."""
+    def joining(self, container_id: str) -> Placement:
+        """Where a runtime process for the container starts (`exec` too):
+        its cgroups, once made, with the container's processes in them."""
         cgroup = self.by_container.get(container_id)
-        procs = [h.cgroup(cgroup) / "cgroup.procs" for h in self.hierarchies] if cgroup else []
-        return cgroups.entering_command(procs, hide_hybrid_v2=self.hide_v2)
+        if cgroup is None:
+            return Placement(hidden=self.hidden)
+        return Placement(
+            v1=tuple(h.cgroup(cgroup) for h in self.hierarchies if h.controllers),
+            v2=next((h.cgroup(cgroup) for h in self.hierarchies if not h.controllers), None),
+            hidden=self.hidden,
+        )
 
     def forget(self, container_id: str) -> None:
-        self._prefixes.pop(container_id, None)
+        self._made.discard(container_id)
         cgroup = self.by_container.pop(container_id, None)
         if cgroup:
             cgroups.remove_cgroup(cgroup, self.hierarchies)
@@ -201,9 +212,22 @@ class Engine:
         if self._placement is not None:
             self._creating(container_id, bundle)
 
-    def _creating(self, container_id: str, bundle: Path) -> list[str]:
+    def _creating(self, container_id: str, bundle: Path) -> Placement:
         assert self._placement is not None
         return self._placement.creating(container_id, _cgroups_path(bundle))
+
+    def _joining(self, container_id: str) -> Placement:
+        if self._placement is None:
+            return Placement()
+        return self._placement.joining(container_id)
+
+    async def _start(
+        self, argv: Sequence[str], placement: Placement, *, stdin: int | None, stdout: int,
+        stderr: int,
+    ) -> ContainerProcess:  # fmt: skip
+        """A runtime process, started in `placement` and a session of its own."""
+        start = functools.partial(spawn, argv, placement, stdin=stdin, stdout=stdout, stderr=stderr)
+        return ContainerProcess(await trio.to_thread.run_sync(start))
 
     def _command(self, log: Path | None, *args: str) -> list[str]:
         command = [self.binary, "--root", str(self.state_root)]
@@ -235,29 +259,18 @@ class Engine:
         log.unlink(missing_ok=True)
         pid_file.unlink(missing_ok=True)
         self._bundles[container_id] = bundle
-        prefix: list[str] = []
-        if self._placement is not None:
-            made = self._placement.made(container_id)
-            # Else mkdir and device rules: ~4 ms of system calls.
-            prefix = (
-                made
-                if made is not None
-                else await trio.to_thread.run_sync(self._creating, container_id, bundle)
-            )
+        placement = self._placement.made(container_id) if self._placement else Placement()
+        if placement is None:  # mkdir and device rules: ~4 ms of system calls
+            placement = await trio.to_thread.run_sync(self._creating, container_id, bundle)
         command = self._command(
             log, "run", "--detach", "--pid-file", str(pid_file), "--bundle", str(bundle),
             container_id,
         )  # fmt: skip
-        result = await trio.run_process(
-            [*prefix, *command],
-            stdin=subprocess.DEVNULL,
-            stdout=stdout,
-            stderr=stderr,
-            check=False,
-            start_new_session=True,  # Ctrl-C on the terminal is for us, not the containers
-        )
-        if result.returncode != 0:
-            raise EngineError("start", container_id, _last_error(log, result.returncode))
+        # In a session of its own: Ctrl-C on the terminal is for us, not the containers.
+        process = await self._start(command, placement, stdin=None, stdout=stdout, stderr=stderr)
+        returncode = await _exit_code(process)
+        if returncode != 0:
+            raise EngineError("start", container_id, _last_error(log, returncode))
         return ContainerProcess(int(pid_file.read_text()))
 
     async def delete(self, container_id: str) -> None:
@@ -299,10 +312,10 @@ class Engine:
     ) -> int:
         """Run argv in the running container with the given stdio; its exit code."""
         with self._exec_command(container_id, argv) as command:
-            result = await trio.run_process(
-                command, stdin=stdin, stdout=stdout, stderr=stderr, check=False
+            process = await self._start(
+                command, self._joining(container_id), stdin=stdin, stdout=stdout, stderr=stderr
             )
-        return result.returncode
+            return await _exit_code(process)
 
     async def exec_captured(self, container_id: str, argv: Sequence[str]) -> ExecResult:
         """Run argv in the running container, its stdout and stderr captured
@@ -319,9 +332,10 @@ class Engine:
         try:
             with self._exec_command(container_id, argv, "--pid-file", str(pid_file)) as command:
                 try:
-                    process = await trio.lowlevel.open_process(
-                        command, stdin=subprocess.DEVNULL, stdout=write_end, stderr=write_end
-                    )
+                    process = await self._start(
+                        command, self._joining(container_id), stdin=None, stdout=write_end,
+                        stderr=write_end,
+                    )  # fmt: skip
                 finally:
                     os.close(write_end)
                 try:
@@ -329,7 +343,7 @@ class Engine:
                         tail = (tail + chunk)[-OUTPUT_TAIL:]
                     return ExecResult(await process.wait(), tail)
                 finally:
-                    if process.returncode is None:
+                    if process.exit_code is None:
                         with trio.CancelScope(shield=True):
                             await _kill_exec(process, _read_pid(pid_file))
         finally:
@@ -353,7 +367,6 @@ class Engine:
             process = {**config["process"], "args": list(argv), "terminal": False}
             process_file = bundle / f"exec-{os.getpid()}-{next(self._exec_ids)}.json"
             process_file.write_text(json.dumps(process), encoding="utf-8")
-        prefix = self._placement.joining(container_id) if self._placement is not None else []
         if process_file is not None:
             command = self._command(
                 None, "exec", *options, "--process", str(process_file), container_id
@@ -361,7 +374,7 @@ class Engine:
         else:
             command = self._command(None, "exec", *options, container_id, *argv)
         try:
-            yield [*prefix, *command]
+            yield command
         finally:
             if process_file is not None:
                 process_file.unlink(missing_ok=True)
@@ -412,7 +425,18 @@ def _read_pid(pid_file: Path) -> int | None:
         return None  # not written yet
 
 
-async def _kill_exec(process: trio.Process, pid: int | None) -> None:
+async def _exit_code(process: ContainerProcess) -> int:
+    """The runtime process's exit code; it is killed if the wait is cancelled."""
+    try:
+        return await process.wait()
+    except BaseException:
+        process.send_signal(signal.SIGKILL)
+        with trio.CancelScope(shield=True):
+            await process.wait()
+        raise
+
+
+async def _kill_exec(process: ContainerProcess, pid: int | None) -> None:
     """SIGKILL the process an exec started in the container (`pid`), then
     wait for the runtime's exec to exit; the runtime itself is killed if it
     has not started the process yet, or does not exit after it."""
@@ -424,7 +448,7 @@ async def _kill_exec(process: trio.Process, pid: int | None) -> None:
         with trio.move_on_after(EXEC_KILL_BOUND):
             await process.wait()
             return
-    process.kill()
+    process.send_signal(signal.SIGKILL)
     await process.wait()
 
 
@@ -453,9 +477,8 @@ def _ignore_outcome(_: object) -> None:
 def _is_runtime_process(comm: str, runtime: str) -> bool:
     """Whether a process name is the runtime's: crun's helpers keep its name;
     runc's stages rename themselves `runc:[0:PARENT]`, `runc:[1:CHILD]`, and
-    one of them is orphaned when a runtime call is killed mid-way. So is the
-    `umount` of `cgroups.entering_command` when its shell is killed."""
-    return comm in (runtime[:15], "umount") or comm.startswith(f"{runtime}:[")
+    one of them is orphaned when a runtime call is killed mid-way."""
+    return comm == runtime[:15] or comm.startswith(f"{runtime}:[")
 
 
 def _children() -> list[int]:
