@@ -58,7 +58,8 @@ def spawn(
     argv: Sequence[str], placement: Placement, *, stdin: int | None, stdout: int, stderr: int
 ) -> int:
     """Start argv in `placement`, in a session of its own, with the given
-    stdio (stdin None: /dev/null); its pid. Blocks for about a millisecond."""
+    stdio (stdin None: /dev/null) and no other descriptor of ours; its pid.
+    Blocks for about a millisecond."""
     result: list[int] = []
     errors: list[BaseException] = []
 
@@ -85,8 +86,8 @@ def _spawn_here(
         if stdin is None:
             stdin = os.open(os.devnull, os.O_RDONLY | os.O_CLOEXEC)
             opened.append(stdin)
-        actions = [(os.POSIX_SPAWN_DUP2, fd, target)
-                   for fd, target in ((stdin, 0), (stdout, 1), (stderr, 2))]  # fmt: skip
+        stdio = ((stdin, 0), (stdout, 1), (stderr, 2))
+        actions: list[tuple[int, ...]] = [(os.POSIX_SPAWN_DUP2, fd, to) for fd, to in stdio]
         command = list(argv)
         if placement.v2 is not None:
             v2_procs = _open_cgroup_file(placement.v2 / "cgroup.procs")
@@ -102,6 +103,8 @@ def _spawn_here(
                 os.write(fd, tid)
             finally:
                 os.close(fd)
+        kept = {0, 1, 2} | ({_V2_FD} if placement.v2 is not None else set())
+        actions += [(os.POSIX_SPAWN_CLOSE, fd) for fd in _inheritable_fds() if fd not in kept]
         return os.posix_spawnp(
             command[0], command, os.environ, file_actions=actions, setsid=True,
             setsigdef=(signal.SIGPIPE, signal.SIGXFSZ),
@@ -109,6 +112,20 @@ def _spawn_here(
     finally:
         for fd in opened:
             os.close(fd)
+
+
+def _inheritable_fds() -> list[int]:
+    """Our descriptors a child would inherit: the standard three, and any a
+    parent of ours left without close-on-exec, which the runtime must not
+    get (subprocess closes them too)."""
+    fds = []
+    for name in os.listdir("/proc/self/fd"):
+        try:
+            if os.get_inheritable(int(name)):
+                fds.append(int(name))
+        except OSError:
+            pass  # the directory's own descriptor, closed by now
+    return fds
 
 
 def _open_cgroup_file(path: Path) -> int:

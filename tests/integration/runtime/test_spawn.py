@@ -89,3 +89,16 @@ def test_a_missing_cgroup_fails_before_anything_starts(
         spawn(["touch", str(marker)], Placement(v1=(*placement.v1, gone)), stdin=None,
               stdout=1, stderr=2)  # fmt: skip
     assert not marker.exists()
+
+
+def test_the_process_gets_its_stdio_and_no_other_descriptor_of_ours(
+    placement: Placement,
+) -> None:
+    leaked = os.open(os.devnull, os.O_RDONLY)
+    os.set_inheritable(leaked, True)
+    try:
+        code, text = _run(["ls", "/proc/self/fd"], placement)
+    finally:
+        os.close(leaked)
+    assert code == 0
+    assert text.split() == ["0", "1", "2", "3"]  # 3: the directory ls reads
