@@ -167,8 +167,8 @@ def prime_cgroup_moves(hierarchies: Sequence[Hierarchy]) -> None:
     waits for a full RCU grace period (12-15 ms on this kind of machine), and
     it stays cheap to take until about one grace period after. A container's
     process is moved into its cgroups just before it starts, on the cold-start
-    path (here on v1 by the thread that spawns the runtime, see
-    `runtime.spawn`; by runc itself otherwise); this
+    path (by runc itself; with crun, by the shell that joins the hybrid
+    layout's v2 cgroup, see `runtime.spawn`); this
     no-op move, made while the container's network is set up, pays that
     wait alongside instead. Best effort: a failure only forgoes the gain."""
     hierarchy = next((h for h in hierarchies if h.controllers), None)

@@ -38,6 +38,8 @@ from runtime.spawn import Placement, spawn
 _PR_SET_CHILD_SUBREAPER = 36
 OUTPUT_TAIL = 4096
 """Bytes of a captured exec's output that are kept (its end)."""
+RUNTIME_TERM_GRACE = 5.0
+"""How long a runtime process whose wait was cancelled has after SIGTERM."""
 EXEC_KILL_BOUND = 5.0
 """How long the runtime's exec may take to exit once its process was killed."""
 
@@ -222,12 +224,16 @@ class Engine:
         return self._placement.joining(container_id)
 
     async def _start(
-        self, argv: Sequence[str], placement: Placement, *, stdin: int | None, stdout: int,
-        stderr: int,
+        self, operation: str, container_id: str, argv: Sequence[str], placement: Placement, *,
+        stdin: int | None, stdout: int, stderr: int,
     ) -> ContainerProcess:  # fmt: skip
-        """A runtime process, started in `placement` and a session of its own."""
+        """A runtime process, started in `placement` and a session of its own;
+        EngineError if it cannot be (a cgroup gone, say), as a runtime failure."""
         start = functools.partial(spawn, argv, placement, stdin=stdin, stdout=stdout, stderr=stderr)
-        return ContainerProcess(await trio.to_thread.run_sync(start))
+        try:
+            return ContainerProcess(await trio.to_thread.run_sync(start))
+        except OSError as exc:
+            raise EngineError(operation, container_id, str(exc)) from exc
 
     def _command(self, log: Path | None, *args: str) -> list[str]:
         command = [self.binary, "--root", str(self.state_root)]
@@ -244,6 +250,7 @@ class Engine:
             capture_stderr=True,
             check=False,
             stdin=subprocess.DEVNULL,
+            start_new_session=True,  # which keeps the orphan reaper off it
         )
         if result.returncode != 0:
             reason = result.stderr.decode(errors="replace").strip() or f"exit {result.returncode}"
@@ -267,7 +274,9 @@ class Engine:
             container_id,
         )  # fmt: skip
         # In a session of its own: Ctrl-C on the terminal is for us, not the containers.
-        process = await self._start(command, placement, stdin=None, stdout=stdout, stderr=stderr)
+        process = await self._start(
+            "start", container_id, command, placement, stdin=None, stdout=stdout, stderr=stderr
+        )
         returncode = await _exit_code(process)
         if returncode != 0:
             raise EngineError("start", container_id, _last_error(log, returncode))
@@ -313,8 +322,9 @@ class Engine:
         """Run argv in the running container with the given stdio; its exit code."""
         with self._exec_command(container_id, argv) as command:
             process = await self._start(
-                command, self._joining(container_id), stdin=stdin, stdout=stdout, stderr=stderr
-            )
+                "exec", container_id, command, self._joining(container_id), stdin=stdin,
+                stdout=stdout, stderr=stderr,
+            )  # fmt: skip
             return await _exit_code(process)
 
     async def exec_captured(self, container_id: str, argv: Sequence[str]) -> ExecResult:
@@ -333,8 +343,8 @@ class Engine:
             with self._exec_command(container_id, argv, "--pid-file", str(pid_file)) as command:
                 try:
                     process = await self._start(
-                        command, self._joining(container_id), stdin=None, stdout=write_end,
-                        stderr=write_end,
+                        "exec", container_id, command, self._joining(container_id),
+                        stdin=None, stdout=write_end, stderr=write_end,
                     )  # fmt: skip
                 finally:
                     os.close(write_end)
@@ -426,12 +436,17 @@ def _read_pid(pid_file: Path) -> int | None:
 
 
 async def _exit_code(process: ContainerProcess) -> int:
-    """The runtime process's exit code; it is killed if the wait is cancelled."""
+    """The runtime process's exit code. If the wait is cancelled, the process
+    is ended as Trio ends one: SIGTERM (the runtime's exec passes it on to
+    the process it runs), SIGKILL after RUNTIME_TERM_GRACE."""
     try:
         return await process.wait()
     except BaseException:
-        process.send_signal(signal.SIGKILL)
         with trio.CancelScope(shield=True):
+            process.send_signal(signal.SIGTERM)
+            with trio.move_on_after(RUNTIME_TERM_GRACE):
+                await process.wait()
+            process.send_signal(signal.SIGKILL)
             await process.wait()
         raise
 

@@ -47,7 +47,7 @@ async def _answer(connection: trio.socket.SocketType, handler: Handler) -> None:
         data = b""
         while not data.endswith(b"\n") and len(data) < _MAX_REQUEST:
             chunk, ancillary, _, _ = await connection.recvmsg(
-                65536, socket.CMSG_SPACE(_FDS_PER_REQUEST * 4)
+                65536, socket.CMSG_SPACE(_FDS_PER_REQUEST * 4), socket.MSG_CMSG_CLOEXEC
             )
             if not chunk:
                 break

@@ -2,33 +2,40 @@
 hierarchies, moves neither the caller nor its threads, and hides a mount
 from the process alone."""
 
+import functools
+import json
 import os
+import signal
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import trio
 
 from runtime.cgroups import (
     CGROUP_ROOT,
     HYBRID_V2,
+    Hierarchy,
     current_hierarchies,
     is_unified,
     prepare_cgroups,
     remove_cgroup,
 )
+from runtime.engine import Engine
+from runtime.errors import EngineError
 from runtime.spawn import Placement, spawn
 
-pytestmark = [
-    pytest.mark.root,
-    pytest.mark.timeout(30),
-    pytest.mark.skipif(is_unified(), reason="Corral places processes itself on cgroup v1 only"),
-]
+pytestmark = [pytest.mark.root, pytest.mark.timeout(30)]
 
 NAME = "corral-test-spawn"
 
 
 @pytest.fixture
 def placement() -> Iterator[Placement]:
+    """The test's own cgroups, on cgroup v1 or the hybrid layout."""
+    if is_unified():
+        pytest.skip("Corral places processes itself on cgroup v1 only")
     hierarchies = current_hierarchies()
     prepare_cgroups(NAME, hierarchies)
     v2 = CGROUP_ROOT / HYBRID_V2
@@ -39,7 +46,16 @@ def placement() -> Iterator[Placement]:
             hidden=v2 if v2.is_mount() else None,
         )
     finally:
+        _remove(hierarchies)
+
+
+def _remove(hierarchies: list[Hierarchy]) -> None:
+    """Remove the test's cgroups; a thread that joined one, and has just
+    ended, keeps it busy for a moment."""
+    deadline = time.monotonic() + 5
+    while any(h.cgroup(NAME).exists() for h in hierarchies) and time.monotonic() < deadline:
         remove_cgroup(NAME, hierarchies)
+        time.sleep(0.01)
 
 
 def _run(argv: list[str], placement: Placement) -> tuple[int, str]:
@@ -91,9 +107,11 @@ def test_a_missing_cgroup_fails_before_anything_starts(
     assert not marker.exists()
 
 
+@pytest.mark.parametrize("where", ["here", "in-cgroups"])
 def test_the_process_gets_its_stdio_and_no_other_descriptor_of_ours(
-    placement: Placement,
+    where: str, request: pytest.FixtureRequest
 ) -> None:
+    placement = Placement() if where == "here" else request.getfixturevalue("placement")
     leaked = os.open(os.devnull, os.O_RDONLY)
     os.set_inheritable(leaked, True)
     try:
@@ -102,3 +120,36 @@ def test_the_process_gets_its_stdio_and_no_other_descriptor_of_ours(
         os.close(leaked)
     assert code == 0
     assert text.split() == ["0", "1", "2", "3"]  # 3: the directory ls reads
+
+
+def test_the_process_leads_a_session_and_takes_sigpipe_by_default() -> None:
+    """As subprocess starts one: Python ignores SIGPIPE, a child must not."""
+    code, text = _run(["cat", "/proc/self/stat", "/proc/self/status"], Placement())
+    assert code == 0
+    stat, _, status = text.partition("\n")
+    session = stat.rsplit(")", 1)[1].split()[3]  # after comm: state, ppid, pgrp, session
+    assert session == stat.split()[0]
+    ignored = next(line for line in status.splitlines() if line.startswith("SigIgn:"))
+    assert not int(ignored.split()[1], 16) & (1 << (signal.SIGPIPE - 1))
+
+
+def test_a_runtime_that_cannot_join_its_cgroups_fails_as_the_runtime_would(
+    tmp_path: Path,
+) -> None:
+    """A cgroup gone before the start is a failed start (the restart policy
+    applies), not a crash of the supervisor."""
+    engine = Engine(tmp_path / "state")
+    if engine.name != "crun" or is_unified():
+        pytest.skip("Corral places the runtime itself with crun on cgroup v1 only")
+    bundle = tmp_path / "bundle"
+    bundle.mkdir()
+    (bundle / "config.json").write_text(json.dumps({"linux": {"cgroupsPath": NAME}}))
+    hierarchies = current_hierarchies()
+    engine.prepare_cgroups("c1", bundle)
+    try:
+        pids = next(h for h in hierarchies if "pids" in h.controllers)
+        pids.cgroup(NAME).rmdir()
+        with pytest.raises(EngineError, match=f"cannot join the cgroup of {pids.cgroup(NAME)}"):
+            trio.run(functools.partial(engine.run, "c1", bundle, stdout=1, stderr=2))
+    finally:
+        _remove(hierarchies)
