@@ -7,6 +7,7 @@ A namespace is created by the worker thread itself (unshare, bind-mount its
 
 import errno
 import os
+import threading
 from pathlib import Path
 
 from netplug._ifconfig import set_link_up
@@ -35,16 +36,21 @@ def _path_of(name: str) -> Path:
     return NETNS_DIR / name
 
 
+_sharing = threading.Lock()
+
+
 def _share_netns_dir() -> None:
     """Make NETNS_DIR a shared mount, as iproute2 does, so that namespace mounts
     made or removed later propagate to mount namespaces created in between
-    (containers), instead of keeping a deleted namespace pinned there."""
+    (containers), instead of keeping a deleted namespace pinned there. One
+    thread at a time: two could each bind-mount the directory onto itself."""
     target = bytes(NETNS_DIR)
     NETNS_DIR.mkdir(parents=True, exist_ok=True)
-    if LIBC.mount(b"none", target, b"none", _MS_SHARED | _MS_REC, None) == 0:
-        return
-    check(LIBC.mount(target, target, b"none", _MS_BIND | _MS_REC, None), "bind-mount netns dir")
-    check(LIBC.mount(b"none", target, b"none", _MS_SHARED | _MS_REC, None), "share netns dir")
+    with _sharing:
+        if LIBC.mount(b"none", target, b"none", _MS_SHARED | _MS_REC, None) == 0:
+            return
+        check(LIBC.mount(target, target, b"none", _MS_BIND | _MS_REC, None), "bind-mount netns dir")
+        check(LIBC.mount(b"none", target, b"none", _MS_SHARED | _MS_REC, None), "share netns dir")
 
 
 def _is_mounted_netns(path: Path) -> bool:
