@@ -67,11 +67,13 @@ class _Pending:
     def __init__(self) -> None:
         self.answered = False
         self.reply: bytes | None = None  # None: the command closed the relay
+        self.lost = False  # the relay was given up before its reply came
 
 
 class RelayedNetwork:
     """The supervisor's side: each call is answered by `serve_network` in the
-    command until `close`; after it, by `fallback`.
+    command until `close` (or a cancelled exchange gives the relay up);
+    after it, by `fallback`.
 
     Requests are pipelined: a call sends its request at once, whatever is
     still unanswered, and the command answers them one after another, in
@@ -115,8 +117,14 @@ class RelayedNetwork:
         pending = await self._send(frame((operation, args)))
         if pending is not None:
             await self._await_reply(pending)
-        if pending is None or not pending.answered:
-            return await fallback()  # the relay was closed or given up meanwhile
+        if pending is None:
+            return await fallback()  # the relay was closed or given up before
+        if pending.lost:
+            # The command may still make it: making it here too could race.
+            raise NetworkError(
+                f"cannot set up the network ({operation}): the relay to the corral command"
+                " was given up while the request was in flight"
+            )
         if pending.reply is None:
             raise NetworkError(
                 f"cannot set up the network ({operation}): the corral command making it exited"
@@ -137,6 +145,8 @@ class RelayedNetwork:
                 await self._stream.send_all(request)
             except trio.BrokenResourceError:
                 pass  # its reply, None, is read like any other's
+            except trio.ClosedResourceError:
+                pass  # given up by another task meanwhile: `pending` is lost
             except BaseException:
                 self._give_up()  # cancelled with part of a frame sent
                 raise
@@ -151,6 +161,8 @@ class RelayedNetwork:
                     reply = await _receive_frame(self._stream)
                 except trio.BrokenResourceError:
                     reply = None
+                except trio.ClosedResourceError:
+                    return  # given up by another task meanwhile: `pending` is lost
                 except BaseException:
                     # Cancelled, perhaps with part of a frame read: the
                     # stream cannot be trusted to be at a frame's start.
@@ -164,12 +176,14 @@ class RelayedNetwork:
                     oldest.answered, oldest.reply = True, reply
 
     def _give_up(self) -> None:
-        """Stop using the relay: the requests still pending, and later ones,
-        go to the fallback (each operation can be made again)."""
+        """Stop using the relay: later requests go to the fallback; those
+        still pending fail, since the command may yet make them."""
         if self._stream is not None:
             self._stream.socket.close()
             self._stream = None
-        self._pending.clear()
+        while self._pending:
+            lost = self._pending.popleft()
+            lost.answered = lost.lost = True
 
 
 async def _receive_frame(stream: trio.SocketStream) -> bytes | None:

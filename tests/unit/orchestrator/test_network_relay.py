@@ -216,6 +216,57 @@ async def test_a_request_is_sent_while_an_earlier_one_is_being_answered() -> Non
     command_end.close()
 
 
+async def test_a_request_in_flight_when_the_relay_is_given_up_fails_clearly() -> None:
+    """The reader of the replies is cancelled while another request waits:
+    that one fails with a message, instead of being made a second time."""
+    command_end, supervisor_end = relay_pair()
+    report_read, report_write = os.pipe()
+    local = RecordingNetwork()
+    relayed = RelayedNetwork(supervisor_end, fallback=local)
+    release = threading.Event()
+    reader = trio.CancelScope()
+
+    def operations() -> Mapping[str, Callable[..., Any]]:
+        def networks_in_use() -> list[IPv4Network]:
+            select.select([command_end], [], [], BOUND)  # the second request has come
+            trio.from_thread.run_sync(reader.cancel)
+            release.wait(BOUND)
+            return []
+
+        return {"networks_in_use": networks_in_use, "attach": lambda request: None}
+
+    failures: list[str] = []
+
+    async def read_routes() -> None:
+        with reader:
+            await relayed.networks_in_use()
+
+    async def attach() -> None:
+        with pytest.raises(NetworkError) as caught:
+            await relayed.attach(REQUEST)
+        failures.append(str(caught.value))
+        release.set()
+
+    with trio.fail_after(BOUND):
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(
+                trio.to_thread.run_sync, serve_network, command_end, report_read, operations
+            )
+            async with trio.open_nursery() as callers:
+                callers.start_soon(read_routes)
+                await trio.testing.wait_all_tasks_blocked()
+                callers.start_soon(attach)
+    assert reader.cancelled_caught
+    assert failures == [
+        "cannot set up the network (attach): the relay to the corral command was given up"
+        " while the request was in flight"
+    ]
+    assert local.calls == []
+    for fd in (report_read, report_write):
+        os.close(fd)
+    command_end.close()
+
+
 IMPORTS = """
 import sys
 import netplug.bridge, netplug.endpoint, netplug.ipam, netplug.netns
