@@ -10,7 +10,6 @@ the registry client) are imported only by the commands that need them, so
 
 import argparse
 import contextlib
-import gc
 import os
 import sys
 from collections.abc import Callable, Sequence
@@ -88,11 +87,6 @@ def main(argv: Sequence[str] | None = None, supervisor: "EarlySupervisor | None"
             from orchestrator import starter
 
             args.supervisor = supervisor or starter.fork_supervisor()
-            # This process lives until the stack is up. What it imports from
-            # here on (the Compose loader, pyroute2) allocates many objects and
-            # frees almost none, so collecting is wasted work on the path
-            # `up -d` waits for (~17 ms of its CPU); its exit frees it all.
-            gc.disable()
         elif supervisor is not None:
             supervisor.cancel()
         with args.supervisor or contextlib.nullcontext():

@@ -17,6 +17,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from netplug.errors import NetworkError
+from orchestrator.uncollected import uncollected
 
 LENGTH = struct.Struct("!I")
 """The frame header: the length of the pickled message that follows."""
@@ -38,12 +39,13 @@ def relay_pair() -> tuple[socket.socket, socket.socket]:
 def netplug_operations() -> Mapping[str, Callable[..., Any]]:
     """The requests `serve_network` answers, by name: netplug's blocking calls.
     Importing them imports pyroute2, which is the point of doing it here."""
-    from netplug._netlink import iproute
-    from netplug.bridge import ensure_bridge_blocking
-    from netplug.endpoint import attach_blocking
-    from netplug.ipam import networks_in_use_blocking
+    with uncollected():
+        from netplug._netlink import iproute
+        from netplug.bridge import ensure_bridge_blocking
+        from netplug.endpoint import attach_blocking
+        from netplug.ipam import networks_in_use_blocking
 
-    iproute().close()  # import all of pyroute2 now, while the supervisor imports Trio
+        iproute().close()  # import all of pyroute2 now, while the supervisor starts
     return {
         "networks_in_use": networks_in_use_blocking,
         "ensure_bridge": ensure_bridge_blocking,

@@ -14,7 +14,6 @@ whether it needs Trio, the module imports nothing heavy itself: the
 supervisor's code is in `daemon`, imported by the process that runs it.
 """
 
-import gc
 import os
 import pickle
 import signal
@@ -27,6 +26,7 @@ from typing import TYPE_CHECKING, NoReturn, Self
 from netplug.names import list_netns
 from orchestrator.errors import CorralError
 from orchestrator.paths import ProjectPaths
+from orchestrator.uncollected import uncollected
 
 if TYPE_CHECKING:
     from orchestrator.spec import ProjectSpec
@@ -128,14 +128,8 @@ def _wait_for_project(work_fd: int, report_fd: int, relay: socket.socket) -> NoR
         # A session of its own now: Ctrl-C on the terminal while the CLI
         # reads the files is for the CLI, whose exit (EOF here) ends us.
         os.setsid()
-        # Imports allocate many objects and free almost none, so collecting
-        # during them is wasted (~13 ms of ~180 here); what they made lives
-        # as long as the process, so it is frozen out of later collections.
-        gc.disable()
-        from orchestrator import daemon  # noqa: F401 - the imports are the point
-
-        gc.freeze()
-        gc.enable()
+        with uncollected():
+            from orchestrator import daemon  # noqa: F401 - the imports are the point
 
         with os.fdopen(work_fd, "rb") as pipe:
             work = pipe.read()
