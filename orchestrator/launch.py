@@ -37,7 +37,7 @@ def start_failure_exit_code(reason: str) -> int:
 
 async def prepare_root(layout: ContainerLayout, paths: ProjectPaths, engine: Engine) -> None:
     """Make what a container needs besides its addresses: its netns, root
-    filesystem, bundle (all but /etc/hosts) and cgroups. `daemon.run_stack` does so
+    filesystem, bundle (all but /etc/hosts) and cgroups. The daemon does so
     for every container while the host's routes are being read, which for
     `up -d` is while the command imports pyroute2 (see `network_relay`)."""
     try:

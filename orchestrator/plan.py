@@ -110,17 +110,20 @@ def container_layouts(
 ) -> tuple[ContainerLayout, ...]:
     """The containers of `services` and what they depend on (all when empty)."""
     selected = project.with_dependencies(services)
-    return tuple(
-        ContainerLayout(
-            name=_container_name(project, service.name),
-            service=service,
-            image=images[service.name],
-            netns_name=f"{paths.kernel_prefix}{service.name}-1",
-            cgroup_path=f"{paths.kernel_prefix}{service.name}-1",
-        )
-        for service in project.services
-        if service.name in selected
-    )
+    layouts = []
+    for service in project.services:
+        if service.name in selected:
+            kernel_name = f"{paths.kernel_prefix}{service.name}-1"
+            layouts.append(
+                ContainerLayout(
+                    name=_container_name(project, service.name),
+                    service=service,
+                    image=images[service.name],
+                    netns_name=kernel_name,
+                    cgroup_path=kernel_name,
+                )
+            )
+    return tuple(layouts)
 
 
 def make_plan(

@@ -138,21 +138,20 @@ class _CgroupPlacement:
         self.hierarchies = hierarchies
         hybrid = cgroups.hybrid_with_controllers()
         self.hidden = cgroups.CGROUP_ROOT / cgroups.HYBRID_V2 if hybrid else None
-        self.by_container: dict[str, str] = {}
-        self._made: set[str] = set()
+        self.by_container: dict[str, str | None] = {}
+        """The cgroup made for each container `creating` was called for."""
 
     def made(self, container_id: str) -> Placement | None:
         """Where the container's runtime starts, if `creating` was called."""
-        return self.joining(container_id) if container_id in self._made else None
+        return self.joining(container_id) if container_id in self.by_container else None
 
     def creating(self, container_id: str, cgroup: str | None) -> Placement:
         """Make the container's cgroups, once until `forget`; where its
         runtime starts."""
-        if container_id not in self._made:
+        if container_id not in self.by_container:
             if cgroup:
                 cgroups.prepare_cgroups(cgroup, self.hierarchies)
-                self.by_container[container_id] = cgroup
-            self._made.add(container_id)
+            self.by_container[container_id] = cgroup
         return self.joining(container_id)
 
     def joining(self, container_id: str) -> Placement:
@@ -168,7 +167,6 @@ class _CgroupPlacement:
         )
 
     def forget(self, container_id: str) -> None:
-        self._made.discard(container_id)
         cgroup = self.by_container.pop(container_id, None)
         if cgroup:
             cgroups.remove_cgroup(cgroup, self.hierarchies)
