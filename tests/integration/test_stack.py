@@ -85,6 +85,8 @@ def test_exec_returns_the_commands_exit_code_and_output(corral: Corral) -> None:
     _up(corral)
     result = corral("exec", "web", "sh", "-c", "echo out; echo err >&2; exit 7")
     assert (result.returncode, result.stdout, result.stderr) == (7, "out\n", "err\n")
+    killed = corral("exec", "web", "sh", "-c", "kill -KILL $$")
+    assert killed.returncode == 128 + signal.SIGKILL  # as `docker exec` reports it
     missing = corral("exec", "nosuch", "true")
     assert missing.returncode == 1
     assert missing.stderr == "corral: no such service: nosuch\n"
