@@ -8,6 +8,9 @@
 
 (d), (e): the Compose loader, see bench/spec.py; (f) the pull: bench/pull.py.
 
+The machine's speed is printed first and last (`machine_speed_ms`), so that
+figures from a slow stretch of this VM can be told apart.
+
 Corral's bytecode is compiled first, as installing it (or any first run
 without PYTHONDONTWRITEBYTECODE) does, so that no `corral` process timed
 here compiles Corral's sources anew (see bench/pull.py).
@@ -190,6 +193,21 @@ def bench_memory(bench: Bench) -> None:
 PARTS = ("up", "cold", "rss", "pull", "spec")
 
 
+def machine_speed_ms() -> float:
+    """Median time of a fixed pure-Python loop, in this process. This VM's
+    speed varies by up to 2x within minutes (its host's load): printed at the
+    start and the end, it tells a slow stretch from slower code."""
+
+    def loop() -> float:
+        began = time.perf_counter()
+        total = 0
+        for number in range(2_000_000):
+            total += number
+        return (time.perf_counter() - began) * 1000
+
+    return statistics.median(loop() for _ in range(3))
+
+
 def main(argv: list[str]) -> None:
     unknown = [part for part in argv if part not in PARTS]
     if unknown:
@@ -197,6 +215,8 @@ def main(argv: list[str]) -> None:
     parts = argv or PARTS
     root = Path(tempfile.mkdtemp(prefix="crbench-", dir="/tmp"))
     try:
+        speed = machine_speed_ms()
+        print(f"machine speed: a fixed loop of 2M Python additions takes {speed:.0f} ms")
         bench = Bench(root)
         if {"up", "cold", "rss"} & set(parts):
             packages = [str(REPO / package) for package in ("orchestrator", "runtime", "netplug")]
@@ -212,6 +232,7 @@ def main(argv: list[str]) -> None:
             bench_pull(root)
         if "spec" in parts:
             bench_spec()
+        print(f"machine speed at the end: {machine_speed_ms():.0f} ms")
     finally:
         shutil.rmtree(root, ignore_errors=True)
 
