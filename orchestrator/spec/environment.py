@@ -11,15 +11,19 @@ from pathlib import Path
 from orchestrator.spec.dotenv import DotenvError, parse_dotenv
 from orchestrator.spec.located_yaml import Mark
 from orchestrator.spec.problems import Problems
+from orchestrator.spec.text_files import NotText, read_text
 
 _TRUE = {"1", "true", "yes", "on"}
 
 
 def _read_env_file(path: Path, known: Mapping[str, str], problems: Problems) -> dict[str, str]:
     try:
-        text = path.read_text(encoding="utf-8")
+        text = read_text(path)
     except OSError as exc:
         problems.add(Mark(path, 0, 0), "", f"cannot read env file: {exc.strerror}")
+        return {}
+    except NotText as exc:
+        problems.add(Mark(path, exc.line, 0), "", exc.message)
         return {}
     try:
         return parse_dotenv(text, known.get)
@@ -47,15 +51,28 @@ def project_environment(
 
 
 def read_service_env_file(
-    path: Path, environment: Mapping[str, str], mark: Mark, key: str, problems: Problems
-) -> dict[str, str] | None:
-    """A service's `env_file`, interpolated with the project's environment;
-    None when it cannot be read, so the caller can honour `required: false`.
-    A syntax error is reported at `mark`, naming the env file's own line."""
+    path: Path,
+    required: bool,
+    environment: Mapping[str, str],
+    mark: Mark,
+    key: str,
+    problems: Problems,
+) -> dict[str, str]:
+    """A service's `env_file`, interpolated with the project's environment.
+    A missing file that is not `required` is skipped, as in Compose; any
+    other problem is reported at `mark`, naming the env file (and its line)."""
     try:
-        text = path.read_text(encoding="utf-8")
-    except OSError:
-        return None
+        text = read_text(path)
+    except FileNotFoundError:
+        if required:
+            problems.add(mark, key, f"{path}: no such file")
+        return {}
+    except OSError as exc:
+        problems.add(mark, key, f"cannot read {path}: {exc.strerror}")
+        return {}
+    except NotText as exc:
+        problems.add(mark, key, f"{path}:{exc.line}: {exc.message}")
+        return {}
     try:
         return parse_dotenv(text, environment.get)
     except DotenvError as exc:

@@ -218,12 +218,16 @@ def _environment(
     env_files: tuple[EnvFile, ...] = fields.get("env_file", ())
     for env_file in env_files:
         mark = body.key_mark("env_file")
-        values = read_service_env_file(
-            Path(env_file.path), context.environment, mark, f"{path}.env_file", problems
+        resolved.update(
+            read_service_env_file(
+                Path(env_file.path),
+                env_file.required,
+                context.environment,
+                mark,
+                f"{path}.env_file",
+                problems,
+            )
         )
-        if values is None and env_file.required:
-            problems.add(mark, f"{path}.env_file", f"{env_file.path}: no such file")
-        resolved.update(values or {})
     for name, value in fields.get("environment", ()):
         if value is not None:
             resolved[name] = value

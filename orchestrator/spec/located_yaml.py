@@ -6,9 +6,16 @@ file, line and column of the collection and of each key or item, so
 validation can point at the key it complains about even after several files
 were merged. Duplicate keys are an error, as in Compose.
 
-Compose reads YAML 1.2, where only true and false are booleans: `on`,
-`yes` and `no` stay the words written (`restart: no`, `FLAG: on`), not
-PyYAML's YAML 1.1 booleans.
+Plain scalars are read as Compose's YAML decoder (Go's yaml.v3) reads them,
+not as PyYAML's YAML 1.1: only true and false are booleans (`restart: no`
+and `FLAG: on` stay the words written), `22:22` and `1:30` are strings, not
+base-60 numbers, a date is a string, and `1e3` is a number.
+
+An alias is built anew wherever it is used, as Compose's decoder does: two
+services merging one anchor (`<<: *common`) get mappings of their own, which
+interpolation and merging may change without touching each other. So that
+a small file cannot expand into billions of objects through nested aliases,
+building stops after `MAX_OBJECTS`.
 
 Compose's merge tags are kept for the merge step: `!reset` reads as the
 RESET marker (the key is removed from what earlier files said), `!override`
@@ -21,6 +28,8 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 import yaml
+
+from orchestrator.spec.text_files import NotText, read_text
 
 
 class Mark(NamedTuple):
@@ -89,33 +98,66 @@ class YamlSyntaxError(Exception):
 
 
 _MERGE_TAG = "tag:yaml.org,2002:merge"
+_NULL_TAG = "tag:yaml.org,2002:null"
 _BOOL_TAG = "tag:yaml.org,2002:bool"
+_INT_TAG = "tag:yaml.org,2002:int"
+
+MAX_OBJECTS = 200_000
+"""The most values one document may build, its aliases expanded: tens of
+times what a large Compose file needs, and a second or two of work."""
 
 
-# libyaml's parser when PyYAML has it (about ten times faster), else PyYAML's own.
 class _LocatingLoader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]
+    """libyaml's parser when PyYAML has it (about ten times faster), else
+    PyYAML's own; the constructor is PyYAML's safe one, changed as the module
+    says."""
+
     file: Path
     has_resets = False
+    built = 0
+    merged_counts: dict[yaml.Node, int]
 
     def mark_of(self, node: yaml.Node) -> Mark:
         return Mark(self.file, node.start_mark.line + 1, node.start_mark.column + 1)
 
+    def construct_object(self, node: yaml.Node, deep: bool = False) -> Any:
+        self.constructed_objects.pop(node, None)  # an alias is built anew each time
+        self.built += 1
+        line, column = self.mark_of(node)[1:]
+        if self.built > MAX_OBJECTS:
+            raise YamlSyntaxError(
+                line, column, f"too many values once aliases are expanded (over {MAX_OBJECTS})"
+            )
+        if node in self.recursive_objects:
+            raise YamlSyntaxError(line, column, "an alias is used inside its own anchor")
+        try:
+            return super().construct_object(node, deep)
+        except ValueError as exc:  # `!!int abc`, say
+            raise YamlSyntaxError(line, column, f"invalid value: {exc}") from None
+
+    def flatten_mapping(self, node: yaml.Node) -> None:
+        """PyYAML's merge of `<<` keys, which rewrites the node; done once per
+        node (an aliased one is built again), counting the pairs merged in."""
+        if node in self.merged_counts:
+            return
+        written = sum(1 for key_node, _ in node.value if key_node.tag != _MERGE_TAG)
+        super().flatten_mapping(node)  # merged pairs first, then the ones written here
+        self.merged_counts[node] = len(node.value) - written
+
     def construct_mapping(self, node: yaml.Node, deep: bool = False) -> dict[Any, Any]:
         assert isinstance(node, yaml.MappingNode)
-        written = sum(1 for key_node, _ in node.value if key_node.tag != _MERGE_TAG)
-        self.flatten_mapping(node)  # merged pairs first, then the ones written here
-        merged = len(node.value) - written
+        self.flatten_mapping(node)
+        merged = self.merged_counts[node]
         mapping = located_dict(self.mark_of(node))
         written_keys: set[Any] = set()
         for index, (key_node, value_node) in enumerate(node.value):
             key = self.construct_object(key_node, deep=True)
+            line, column = self.mark_of(key_node)[1:]
+            if isinstance(key, dict | list):
+                raise YamlSyntaxError(line, column, "a mapping or a list cannot be a key")
             if index >= merged:  # a written key may override a merged one, not itself
                 if key in written_keys:
-                    raise YamlSyntaxError(
-                        key_node.start_mark.line + 1,
-                        key_node.start_mark.column + 1,
-                        f"duplicate key {key!r} in one mapping",
-                    )
+                    raise YamlSyntaxError(line, column, f"duplicate key {key!r} in one mapping")
                 written_keys.add(key)
             mapping[key] = self.construct_object(value_node, deep=True)
             mapping.key_marks[key] = self.mark_of(key_node)
@@ -154,13 +196,48 @@ def _override(loader: _LocatingLoader, node: yaml.Node) -> Any:
     return value
 
 
+def _integer(loader: _LocatingLoader, node: yaml.Node) -> int:
+    """An integer as Go reads one (`strconv.ParseInt` in base 0): a leading
+    0 means octal (`mode: 0440`), 0b, 0o and 0x their bases; `_` separates."""
+    written = loader.construct_scalar(node)
+    text = written.replace("_", "").lstrip("+-")
+    if len(text) > _MAX_DIGITS:
+        line, column = loader.mark_of(node)[1:]
+        raise YamlSyntaxError(line, column, f"a number of {len(text)} digits is too long")
+    sign = -1 if written.startswith("-") else 1
+    base = {"0b": 2, "0o": 8, "0x": 16}.get(text[:2])
+    if base is not None:
+        return sign * int(text[2:], base)
+    if len(text) > 1 and text.startswith("0") and text.isdigit() and "8" not in text:
+        return sign * int(text, 8) if "9" not in text else sign * int(text, 10)
+    return sign * int(text, 10)
+
+
+_MAX_DIGITS = 4300
+"""Python's own limit on the digits of an integer it reads."""
+
+_SCALARS = (
+    (_BOOL_TAG, "true|True|TRUE|false|False|FALSE", "tTfF"),
+    (_INT_TAG, "[-+]?(?:0b[01_]+|0o[0-7_]+|0x[0-9a-fA-F_]+|[0-9][0-9_]*)", "-+0123456789"),
+    (
+        "tag:yaml.org,2002:float",
+        r"[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?"
+        r"|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN)",
+        "-+.0123456789",
+    ),
+)
+"""The plain scalars that are not strings, besides null, as Compose's YAML
+decoder (Go's yaml.v3) reads them."""
+
+# PyYAML's resolvers of YAML 1.1 give way to those, but for null and the
+# merge key `<<`.
 _LocatingLoader.yaml_implicit_resolvers = {
-    first: [(tag, pattern) for tag, pattern in resolvers if tag != _BOOL_TAG]
+    first: [(tag, pattern) for tag, pattern in resolvers if tag in (_NULL_TAG, _MERGE_TAG)]
     for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
 }
-_LocatingLoader.add_implicit_resolver(
-    _BOOL_TAG, re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF")
-)
+for _tag, _pattern, _first in _SCALARS:
+    _LocatingLoader.add_implicit_resolver(_tag, re.compile(f"^(?:{_pattern})$"), list(_first))
+_LocatingLoader.add_constructor(_INT_TAG, _integer)
 _LocatingLoader.add_constructor("tag:yaml.org,2002:map", _mapping)
 _LocatingLoader.add_constructor("tag:yaml.org,2002:seq", _sequence)
 _LocatingLoader.add_constructor("!reset", _reset)
@@ -171,6 +248,7 @@ def parse_yaml(text: str, file: Path) -> Any:
     """Parse YAML text read from `file`; raise YamlSyntaxError on bad input."""
     loader = _LocatingLoader(text)
     loader.file = file
+    loader.merged_counts = {}
     try:
         document = loader.get_single_data()
         if isinstance(document, LocatedDict):
@@ -180,10 +258,19 @@ def parse_yaml(text: str, file: Path) -> Any:
         mark = exc.problem_mark or exc.context_mark
         line, column = (mark.line + 1, mark.column + 1) if mark is not None else (0, 0)
         raise YamlSyntaxError(line, column, f"invalid YAML: {exc.problem or exc}") from exc
+    except yaml.reader.ReaderError as exc:  # a character YAML does not allow
+        line = text.count("\n", 0, exc.position) + 1
+        column = exc.position - (text.rfind("\n", 0, exc.position) + 1) + 1
+        message = f"invalid YAML: the character U+{exc.character:04X} is not allowed"
+        raise YamlSyntaxError(line, column, message) from exc
     finally:
         loader.dispose()
 
 
 def load_yaml(path: Path) -> Any:
     """Parse one YAML file; raise OSError or YamlSyntaxError."""
-    return parse_yaml(path.read_text(encoding="utf-8"), path)
+    try:
+        text = read_text(path)
+    except NotText as exc:
+        raise YamlSyntaxError(exc.line, 0, exc.message) from exc
+    return parse_yaml(text, path)

@@ -8,6 +8,7 @@ Compose casts them.
 """
 
 import importlib
+import re
 import shlex
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -56,6 +57,8 @@ class FieldContext:
 Parser = Callable[[Any, FieldContext], Any]
 
 _TRUE = {"true", "yes", "on", "1"}
+_COUNT = re.compile("[0-9]+")
+MAX_RESTART_COUNT = 2**31 - 1
 _FALSE = {"false", "no", "off", "0"}
 
 
@@ -163,8 +166,12 @@ def restart(value: Any, _: FieldContext) -> RestartPolicy:
         raise NormalizeError(f"{value!r} is not {expected}") from None
     if not retries_text:
         return RestartPolicy(mode)
-    if mode is not RestartMode.ON_FAILURE or not retries_text.isdigit():
+    if mode is not RestartMode.ON_FAILURE:
         raise NormalizeError(f"{value!r}: only on-failure takes a count, as on-failure:3")
+    if not _COUNT.fullmatch(retries_text) or int(retries_text) > MAX_RESTART_COUNT:
+        raise NormalizeError(
+            f"{value!r}: the count must be a whole number from 0 to {MAX_RESTART_COUNT}"
+        )
     return RestartPolicy(mode, int(retries_text))
 
 

@@ -61,6 +61,10 @@ def test_valid_durations(value: object, seconds: float) -> None:
         (True, "True is not a duration"),
         (None, "None is not a duration"),
         ([10], "[10] is not a duration"),
+        ("\u0663s", "'\u0663s' is not a duration such as 10s, 1m30s or 500ms"),  # Arabic-Indic 3
+        (float("nan"), "nan is not a duration"),
+        (float("inf"), "inf is longer than any duration can be (about 292 years)"),
+        ("3000000h", "'3000000h' is longer than any duration can be (about 292 years)"),
     ],
 )
 def test_invalid_durations(value: object, message: str) -> None:

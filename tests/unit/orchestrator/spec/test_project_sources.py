@@ -102,6 +102,44 @@ def test_a_missing_required_env_file_is_an_error(tmp_path: Path) -> None:
     )
 
 
+@pytest.mark.parametrize("required", ["true", "false"])
+def test_an_env_file_that_is_a_directory_is_an_error_even_if_optional(
+    tmp_path: Path, required: str
+) -> None:
+    (tmp_path / "conf.env").mkdir()
+    files = {
+        "compose.yaml": "services:\n  web:\n    image: alpine\n    env_file:\n"
+        f"      - path: conf.env\n        required: {required}\n"
+    }
+    with pytest.raises(SpecError) as caught:
+        load_files(tmp_path, files)
+    assert str(caught.value) == (
+        f"{tmp_path / 'compose.yaml'}:4:5: services.web.env_file: cannot read "
+        f"{tmp_path / 'conf.env'}: Is a directory"
+    )
+
+
+def test_a_dotenv_that_is_not_utf8_names_its_line(tmp_path: Path) -> None:
+    (tmp_path / ".env").write_bytes(b"A=1\nB=caf\xe9\n")
+    files = {"compose.yaml": "services:\n  web:\n    image: alpine\n"}
+    with pytest.raises(SpecError) as caught:
+        load_files(tmp_path, files, use=("compose.yaml",))
+    assert str(caught.value) == (
+        f"{tmp_path / '.env'}:2: not UTF-8 text: byte 0xe9 cannot be decoded"
+    )
+
+
+def test_a_service_env_file_that_is_not_utf8_names_its_line(tmp_path: Path) -> None:
+    (tmp_path / "web.env").write_bytes(b"\xff\n")
+    files = {"compose.yaml": "services:\n  web:\n    image: alpine\n    env_file: web.env\n"}
+    with pytest.raises(SpecError) as caught:
+        load_files(tmp_path, files)
+    assert str(caught.value) == (
+        f"{tmp_path / 'compose.yaml'}:4:5: services.web.env_file: {tmp_path / 'web.env'}:1: "
+        "not UTF-8 text: byte 0xff cannot be decoded"
+    )
+
+
 def test_extends_in_the_same_file_and_a_chain_from_another(tmp_path: Path) -> None:
     files = {
         "compose.yaml": """
