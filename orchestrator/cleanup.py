@@ -7,30 +7,53 @@ Every step is idempotent.
 """
 
 import shutil
+from collections.abc import Awaitable, Callable
 
 import trio
 
 from netplug.bridge import links_labelled, remove_bridge
+from netplug.errors import NetworkError
 from netplug.netns import list_netns, remove_netns
+from orchestrator.errors import CorralError, StackError
 from orchestrator.paths import ProjectPaths
 from runtime.cgroups import remove_cgroups
 from runtime.engine import Engine
+from runtime.errors import ContainerRuntimeError
 from runtime.rootfs import mounts_under, unmount
 
 
 async def remove_project_objects(paths: ProjectPaths, engine: Engine) -> None:
+    """Remove everything; a step that fails does not keep the others from
+    running, and what failed is raised as one StackError at the end."""
+    failures: list[str] = []
+
+    async def attempt(step: Callable[..., Awaitable[object]], *args: object) -> None:
+        try:
+            await step(*args)
+        except (CorralError, ContainerRuntimeError, NetworkError, OSError) as exc:
+            failures.append(str(exc))
+
     for container in await engine.list():
-        await engine.delete(container.id)
+        await attempt(engine.delete, container.id)
     for name in list_netns(paths.kernel_prefix):
-        await remove_netns(name)
-    for link in await links_labelled(paths.link_label_prefix):
-        await remove_bridge(link)
-    await trio.to_thread.run_sync(_remove_files, paths)
+        await attempt(remove_netns, name)
+    try:
+        bridges = await links_labelled(paths.link_label_prefix)
+    except NetworkError as exc:
+        failures.append(str(exc))
+        bridges = []
+    for link in bridges:
+        await attempt(remove_bridge, link)
+    await attempt(trio.to_thread.run_sync, remove_cgroups, paths.kernel_prefix)
+    await attempt(trio.to_thread.run_sync, _remove_files, paths)
+    if failures:
+        raise StackError(
+            f"could not remove everything of project {paths.project}: " + "; ".join(failures)
+        )
 
 
 def _remove_files(paths: ProjectPaths) -> None:
     for mount_point in mounts_under(paths.run):
         unmount(mount_point)
-    remove_cgroups(paths.kernel_prefix)
     shutil.rmtree(paths.data, ignore_errors=True)
     shutil.rmtree(paths.run, ignore_errors=True)

@@ -24,7 +24,8 @@ from orchestrator.spec import LoadOptions, ProjectSpec, find_compose_files, load
 from orchestrator.spec.project import project_name
 from orchestrator.stack_images import images_for_up, pull_stack
 
-DOWN_TIMEOUT = 120.0
+DOWN_MARGIN = 5.0
+"""Seconds `down` waits for the supervisor on top of the bound it gave."""
 
 
 def _load(args: argparse.Namespace, *, interpolate: bool = True) -> ProjectSpec:
@@ -97,11 +98,13 @@ def _wait_for_exit(pid: int, timeout: float) -> bool:
 def _down(args: argparse.Namespace, roots: StateRoots) -> int:
     paths = _project_paths(args, roots)
     try:
-        pid = int(request(paths.control_socket, {"op": "down"})["pid"])
+        reply = request(paths.control_socket, {"op": "down"})
     except NotRunning:
         pid = 0
-    if pid and not _wait_for_exit(pid, DOWN_TIMEOUT):
-        raise CorralError(f"the supervisor (pid {pid}) did not stop within {DOWN_TIMEOUT:.0f} s")
+    else:
+        pid, timeout = int(reply["pid"]), float(reply["within"]) + DOWN_MARGIN
+        if not _wait_for_exit(pid, timeout):
+            raise CorralError(f"the supervisor (pid {pid}) did not stop within {timeout:.0f} s")
 
     from orchestrator import starter
 

@@ -11,7 +11,7 @@ import functools
 import os
 import signal
 import socket
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from ipaddress import IPv4Network
 from typing import IO, Any
 
@@ -69,7 +69,7 @@ class ControlHandler:
                 return {"containers": ps_rows(self.stack)}
             case "down":
                 self.stack.request_stop()
-                return {"pid": os.getpid()}
+                return {"pid": os.getpid(), "within": self.stack.shutdown_bound}
             case "exec":
                 return {"exit_code": await self._exec(request, fds)}
             case other:
@@ -91,17 +91,41 @@ class ControlHandler:
         )
 
 
-async def _watch_signals(stack: Stack, engine: Engine) -> None:
-    with trio.open_signal_receiver(signal.SIGINT, signal.SIGTERM, signal.SIGCHLD) as signals:
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+"""Signals that stop the stack: Ctrl-C, `kill`, and a closed terminal."""
+
+
+class Interrupts:
+    """The stop signals, for the supervisor's whole life. Before the stack
+    exists the first one cancels the start (and the removal of what it made
+    is not interrupted by another); once it runs, the first stops it in
+    order and any later one kills its containers."""
+
+    def __init__(self) -> None:
+        self.start = trio.CancelScope()
+        self.stack: Stack | None = None
+        self.interrupted = False
+        """A signal cancelled the start."""
+
+    async def watch(self, signals: AsyncIterator[int]) -> None:
         async for signum in signals:
-            if signum == signal.SIGCHLD:
-                engine.reap_orphans()
-            elif not stack.stopping:
-                _log.info("stopping", signal=signal.Signals(signum).name)
-                stack.request_stop()
+            name = signal.Signals(signum).name
+            if self.stack is None:
+                _log.info("stopping the start", signal=name)
+                self.interrupted = True
+                self.start.cancel()
+            elif not self.stack.stopping:
+                _log.info("stopping", signal=name)
+                self.stack.request_stop()
             else:
                 _log.warning("stopping now: killing containers")
-                stack.kill_all()
+                self.stack.kill_all()
+
+
+async def _reap_orphans(engine: Engine) -> None:
+    with trio.open_signal_receiver(signal.SIGCHLD) as signals:
+        async for _ in signals:
+            engine.reap_orphans()
 
 
 async def _run_stack(
@@ -119,6 +143,7 @@ async def supervise(
     console: IO[str] | None,
     on_ready: Callable[[Stack], None],
     network: NetworkOps,
+    interrupts: Interrupts,
 ) -> None:
     """Run the stack until it is stopped; `on_ready` once every container
     started, when `network` is closed too."""
@@ -140,10 +165,10 @@ async def supervise(
         for c in plan.containers
     }
     teardown = functools.partial(remove_project_objects, engine=engine)
-    stack = Stack(plan, containers, teardown, network)
+    stack = interrupts.stack = Stack(plan, containers, teardown, network)
     try:
         async with trio.open_nursery() as nursery:
-            nursery.start_soon(_watch_signals, stack, engine)
+            nursery.start_soon(_reap_orphans, engine)
             await nursery.start(control.serve, paths.control_socket, ControlHandler(stack, engine))
             await nursery.start(_run_stack, stack, nursery.cancel_scope)
             await network.close()
@@ -203,15 +228,26 @@ def run_stack(
         engine = Engine(paths.runtime_state)
         local = LocalNetwork()
         network = RelayedNetwork(relay, local) if relay is not None else local
-        try:
-            plan = await _plan_and_prepare(project, images, services, paths, engine, network)
-        except BaseException:
-            # Nothing started: what was made (namespaces, root filesystems,
-            # the run directory with the supervisor's log) goes.
-            with trio.CancelScope(shield=True):
-                await remove_project_objects(paths, engine)
-            raise
-        await supervise(plan, engine, console, on_ready, network)
+        interrupts = Interrupts()
+        with trio.open_signal_receiver(*STOP_SIGNALS) as signals:
+            async with trio.open_nursery() as watcher:
+                watcher.start_soon(interrupts.watch, signals)
+                with interrupts.start:
+                    try:
+                        plan = await _plan_and_prepare(
+                            project, images, services, paths, engine, network
+                        )
+                        await supervise(plan, engine, console, on_ready, network, interrupts)
+                    except BaseException:
+                        # The stack removes what it made when it stops; this
+                        # is for what was made before it ran, or if that
+                        # removal failed.
+                        with trio.CancelScope(shield=True):
+                            await _remove_reporting_failure(paths, engine)
+                        raise
+                watcher.cancel_scope.cancel()
+        if interrupts.interrupted:
+            raise KeyboardInterrupt
 
     try:
         trio.run(main)
@@ -220,6 +256,15 @@ def run_stack(
         if first is error:
             raise
         raise first from error
+
+
+async def _remove_reporting_failure(paths: ProjectPaths, engine: Engine) -> None:
+    """Remove the project's objects while another error is on its way out;
+    a failure here is logged so that it does not hide that error."""
+    try:
+        await remove_project_objects(paths, engine)
+    except StackError as exc:
+        _log.error("cleanup failed", error=str(exc))
 
 
 def announce_ready(stack: Stack) -> None:

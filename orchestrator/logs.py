@@ -7,6 +7,7 @@ line written just before the container exits is never lost; a last line
 without a newline is kept too.
 """
 
+import contextlib
 import datetime
 import os
 from pathlib import Path
@@ -14,25 +15,46 @@ from typing import IO
 
 import trio
 
+from orchestrator.logconfig import get_logger
+
+_log = get_logger("corral")
 _CHUNK = 65536
 
 
 class ContainerLog:
-    """Where one container's lines go."""
+    """Where one container's lines go.
+
+    A line that cannot be written is dropped, as Docker drops it, and the
+    container runs on: a full disk stops the log file until there is room
+    again, and a terminal or pipe that went away (`corral up | grep x`
+    after Ctrl-C) is not written to any more.
+    """
 
     def __init__(self, name: str, file: IO[str], console: IO[str] | None, width: int) -> None:
         self.name = name
         self._file = file
         self._console = console
         self._prefix = f"{name:<{width}} | "
+        self._dropping = False
 
     def write_line(self, stream: str, text: str) -> None:
         stamp = datetime.datetime.now(datetime.UTC).isoformat(timespec="microseconds")
-        self._file.write(f"{stamp} {stream} {text}\n")
-        self._file.flush()
+        try:
+            self._file.write(f"{stamp} {stream} {text}\n")
+            self._file.flush()
+        except OSError as exc:
+            if not self._dropping:
+                self._dropping = True
+                _warn("cannot write the log file; dropping lines", self.name, exc)
+        else:
+            self._dropping = False
         if self._console is not None:
-            self._console.write(f"{self._prefix}{text}\n")
-            self._console.flush()
+            try:
+                self._console.write(f"{self._prefix}{text}\n")
+                self._console.flush()
+            except OSError as exc:
+                self._console = None
+                _warn("cannot write to the terminal; no more output there", self.name, exc)
 
     def close(self) -> None:
         self._file.close()
@@ -61,6 +83,12 @@ async def pump(fd: int, stream: str, log: ContainerLog) -> None:
                 log.write_line(stream, line.decode(errors="replace"))
     if pending:
         log.write_line(stream, pending.decode(errors="replace"))
+
+
+def _warn(event: str, container: str, error: OSError) -> None:
+    # Corral's own log may be on the same full disk or the same closed terminal.
+    with contextlib.suppress(OSError):
+        _log.warning(event, container=container, error=error.strerror or str(error))
 
 
 def pipe_pair() -> tuple[int, int]:

@@ -184,9 +184,12 @@ def _become_supervisor(
             code = 0
         except CorralError as exc:
             _report(report_fd, f"error: {exc}\n")
-        except BaseException:  # noqa: BLE001 - the parent must hear of it, the log keep it
-            traceback.print_exc()
-            _report(report_fd, f"error: unexpected failure; see {paths.supervisor_log}\n")
+        except KeyboardInterrupt:  # a stop signal cancelled the start
+            _report(report_fd, "error: the supervisor was stopped by a signal while starting\n")
+        except BaseException:  # noqa: BLE001 - the parent must hear of it
+            # The log is gone with the run directory: the report carries it.
+            trace = traceback.format_exc()
+            _report(report_fd, f"error: unexpected failure (a bug in Corral):\n{trace}")
     finally:
         os._exit(code)
 

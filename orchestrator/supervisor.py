@@ -22,7 +22,8 @@ from orchestrator.service import Container
 _log = get_logger("corral")
 
 TEARDOWN_MARGIN = 15.0
-"""Time on top of the longest grace period for stopping and removing."""
+"""Time on top of a container's grace period for it to exit and be reaped;
+also the time that removing the stack's objects may take."""
 
 
 class Stack:
@@ -52,6 +53,19 @@ class Stack:
         for container in self.containers.values():
             container.kill()
 
+    @property
+    def stop_bound(self) -> float:
+        """How long stopping may take: along a depends_on chain each container
+        waits for the next to stop, so up to every grace period in turn."""
+        return sum(
+            c.service.stop_grace_period + TEARDOWN_MARGIN for c in self.containers.values()
+        )
+
+    @property
+    def shutdown_bound(self) -> float:
+        """How long stopping and removing everything may take."""
+        return self.stop_bound + TEARDOWN_MARGIN
+
     async def run(
         self, *, task_status: trio.TaskStatus["Stack"] = trio.TASK_STATUS_IGNORED
     ) -> None:
@@ -63,14 +77,19 @@ class Stack:
                 await self._stop_requested.wait()
                 await self._stop_all()
         finally:
-            bound = TEARDOWN_MARGIN + max(
-                (c.service.stop_grace_period for c in self.containers.values()), default=0.0
-            )
-            with trio.CancelScope(shield=True), trio.move_on_after(bound) as scope:
-                await self._stop_all()
-                await self._teardown(self.plan.paths)
-            if scope.cancelled_caught:
-                _log.error("teardown did not finish in time", project=self.plan.project.name)
+            # After an error or a cancellation too; whatever has not stopped
+            # in time is killed, and the objects are removed in any case.
+            project = self.plan.project.name
+            with trio.CancelScope(shield=True):
+                with trio.move_on_after(self.stop_bound) as stopping:
+                    await self._stop_all()
+                if stopping.cancelled_caught:
+                    _log.error("stopping did not finish in time; killing", project=project)
+                    self.kill_all()
+                with trio.move_on_after(TEARDOWN_MARGIN) as removing:
+                    await self._teardown(self.plan.paths)
+                if removing.cancelled_caught:
+                    _log.error("removing the stack did not finish in time", project=project)
 
     async def _create_networks(self) -> None:
         for network in self.plan.networks:

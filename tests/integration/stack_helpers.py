@@ -64,6 +64,10 @@ class Corral:
             stdin=stdin,
         )
 
+    def start(self, *args: str, **popen: Any) -> "subprocess.Popen[Any]":
+        """The command started in the background (Popen's keywords in `popen`)."""
+        return subprocess.Popen(self.command(*args), cwd=self.workdir, env=self.env, **popen)
+
     def write(self, text: str, name: str = "compose.yaml") -> Path:
         path = self.workdir / name
         path.write_text(text, encoding="utf-8")
@@ -88,23 +92,18 @@ class Corral:
                 raise AssertionError(f"condition not met within {timeout} s; ps: {rows}")
             time.sleep(0.1)
 
-    def run_foreground_until_interrupted(self, services: int) -> tuple[int, str, str]:
-        """`corral up` in the foreground, Ctrl-C once every service runs:
-        (exit code, stdout, stderr)."""
-        foreground = subprocess.Popen(
-            self.command("up"),
-            cwd=self.workdir,
-            env=self.env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
+    def run_foreground_until_interrupted(
+        self, services: int, signum: int = signal.SIGINT
+    ) -> tuple[int, str, str]:
+        """`corral up` in the foreground, Ctrl-C (or `signum`) once every
+        service runs: (exit code, stdout, stderr)."""
+        foreground = self.start("up", stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         try:
             self.wait_for(
                 lambda r: len(r) == services and {x["State"] for x in r.values()} == {"running"}
             )
             time.sleep(0.3)
-            foreground.send_signal(signal.SIGINT)
+            foreground.send_signal(signum)
             stdout, stderr = foreground.communicate(timeout=30)
         finally:
             if foreground.poll() is None:

@@ -28,6 +28,13 @@ services:
     command: ["sh", "-c", "trap 'exit 0' TERM; sleep 1000 & wait"]
 """
 
+TICKER = """
+services:
+  ticker:
+    image: busybox
+    command: ["sh", "-c", "trap 'exit 0' TERM; while true; do echo tick; sleep 0.1; done"]
+"""
+
 FETCH_WEB = "printf 'GET /index.html HTTP/1.0\\r\\n\\r\\n' | nc web 8080 | tail -n 1"
 
 
@@ -261,6 +268,67 @@ def test_foreground_up_prefixes_output_and_ctrl_c_stops_cleanly(corral: Corral) 
     code, stdout, stderr = corral.run_foreground_until_interrupted(services=2)
     assert code == 0, stderr
     assert re.search(rf"^{corral.project}-web-1 +\| web-ready$", stdout, re.MULTILINE)
+    assert corral.leftovers() == []
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGHUP])
+def test_foreground_up_stops_cleanly_on_sigterm_and_a_closed_terminal(
+    corral: Corral, signum: int
+) -> None:
+    corral.write(WEB_AND_CLIENT)
+    code, _, stderr = corral.run_foreground_until_interrupted(services=2, signum=signum)
+    assert code == 0, stderr
+    events = [json.loads(line) for line in stderr.splitlines()]
+    assert {"event": "stopping", "signal": signal.Signals(signum).name}.items() <= events[1].items()
+    assert corral.leftovers() == []
+
+
+def test_foreground_output_to_a_reader_that_went_away_does_not_stop_the_stack(
+    corral: Corral,
+) -> None:
+    corral.write(TICKER)
+    foreground = corral.start("up", stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        corral.wait_for(lambda rows: rows.get("ticker", {}).get("State") == "running")
+        assert foreground.stdout is not None
+        foreground.stdout.close()  # `corral up | head -1`: the reader is gone
+        time.sleep(1.0)  # ten more lines, each to a pipe nobody reads
+        assert foreground.poll() is None
+        assert corral.ps()["ticker"]["State"] == "running"
+        assert "tick" in corral.log_text("ticker").splitlines()[-1]
+        foreground.send_signal(signal.SIGINT)
+        _, stderr = foreground.communicate(timeout=30)
+    finally:
+        if foreground.poll() is None:
+            foreground.kill()
+            foreground.wait()
+    assert foreground.returncode == 0, stderr
+    assert b"cannot write to the terminal" in stderr
+    assert corral.leftovers() == []
+
+
+def test_ctrl_c_held_down_from_the_first_object_made_leaves_nothing(corral: Corral) -> None:
+    corral.write(WEB_AND_CLIENT)
+    foreground = corral.start("up", stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + COMMAND_TIMEOUT
+        while not (corral.run_root / corral.project).exists():
+            assert foreground.poll() is None
+            assert time.monotonic() < deadline
+            time.sleep(0.001)
+        # A Ctrl-C every 20 ms: the start, and then its cleanup, are each
+        # interrupted again and again.
+        while foreground.poll() is None:
+            assert time.monotonic() < deadline
+            foreground.send_signal(signal.SIGINT)
+            time.sleep(0.02)
+        stderr = foreground.stderr.read() if foreground.stderr else ""
+    finally:
+        if foreground.poll() is None:
+            foreground.kill()
+            foreground.wait()
+    assert foreground.returncode in (0, 130), stderr
+    assert "Traceback" not in stderr
     assert corral.leftovers() == []
 
 

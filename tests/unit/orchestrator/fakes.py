@@ -36,6 +36,8 @@ class Run:
     honours: frozenset[int] = frozenset({signal.SIGTERM})
     """Signals that end the process (after `stop_delay`), with 128 + signum."""
     stop_delay: float = 0.0
+    killable: bool = True
+    """False: not even SIGKILL ends it (a process stuck in the kernel)."""
     start_time: float = 0.0
     """How long the launcher's start() takes before the process exists."""
     fail: tuple[str, int] | None = None
@@ -107,7 +109,8 @@ class FakeProcess:
         self.signals.append((now, signum))
         self._journal.record(self.name, signal.Signals(signum).name)
         if signum == signal.SIGKILL:
-            self._exit_later(now, SIGKILL_CODE)
+            if self.script.killable:
+                self._exit_later(now, SIGKILL_CODE)
         elif signum in self.script.honours:
             self._exit_later(now + self.script.stop_delay, 128 + signum)
 

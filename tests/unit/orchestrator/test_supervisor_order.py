@@ -228,3 +228,28 @@ async def test_failed_prepare_still_tears_down(autojump_clock: MockClock, journa
     assert launchers["a"].processes[0].signals == [(0.0, signal.SIGTERM)]
     assert launchers["c"].starts == []
     assert len(teardown.calls) == 1
+
+
+async def test_a_cancelled_chain_that_ignores_its_stop_signal_is_stopped_and_torn_down(
+    autojump_clock: MockClock, journal: Journal
+) -> None:
+    # Each of a <- b <- c waits for the next to be killed after its 10 s of
+    # grace: 30 s in all, longer than any one grace period.
+    stack, _, teardown = make_stack(journal, Run(honours=frozenset()), grace=10.0)
+    with trio.fail_after(BOUND):
+        with trio.move_on_after(5.0):
+            await stack.run()
+    assert chain_entries(journal, "SIGKILL") == [(15.0, "c"), (25.0, "b"), (35.0, "a")]
+    assert teardown.calls == [(35.0, PATHS)]
+    assert teardown.alive_at_call == []
+
+
+async def test_a_stop_that_overruns_its_bound_is_ended_by_kills_and_torn_down(
+    autojump_clock: MockClock, journal: Journal
+) -> None:
+    stack, _, teardown = make_stack(journal, Run(honours=frozenset(), killable=False))
+    with trio.fail_after(BOUND):
+        with trio.move_on_after(5.0):
+            await stack.run()
+    assert len(teardown.calls) == 1
+    assert teardown.calls[0][0] == pytest.approx(5.0 + stack.stop_bound)
