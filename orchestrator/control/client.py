@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from orchestrator.control.address import socket_address
 from orchestrator.errors import ControlError, NotRunning
 
 
@@ -15,9 +16,12 @@ def request(path: Path, message: dict[str, Any], fds: Sequence[int] = ()) -> dic
     client = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     with client:
         try:
-            client.connect(str(path))
+            with socket_address(path) as address:
+                client.connect(address)
         except (FileNotFoundError, ConnectionRefusedError) as exc:
             raise NotRunning(f"no supervisor answers on {path}") from exc
+        except OSError as exc:
+            raise ControlError(f"cannot reach the supervisor on {path}: {exc.strerror}") from exc
         payload = json.dumps(message).encode() + b"\n"
         if fds:
             socket.send_fds(client, [payload], list(fds))
@@ -40,7 +44,8 @@ def is_alive(path: Path) -> bool:
     probe = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     with probe:
         try:
-            probe.connect(str(path))
+            with socket_address(path) as address:
+                probe.connect(address)
         except OSError:
             return False
     return True

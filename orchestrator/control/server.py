@@ -10,6 +10,8 @@ from typing import Any
 
 import trio
 
+from orchestrator.control.address import socket_address
+
 _MAX_REQUEST = 1 << 20
 _FDS_PER_REQUEST = 3
 
@@ -24,7 +26,8 @@ async def serve(
     _remove_socket(path)
     listener = trio.socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     try:
-        await listener.bind(str(path))
+        with socket_address(path) as address:
+            await listener.bind(address)
         os.chmod(path, 0o600)
         listener.listen(16)
         task_status.started()

@@ -26,6 +26,15 @@ from orchestrator.spec.relocate import relocate_document, relocate_service
 from orchestrator.spec.substitute import substitute
 
 RESOURCE_SECTIONS = ("services", "networks", "volumes", "secrets", "configs")
+_INCLUDE_KEYS = ("env_file", "path", "project_directory")
+
+
+def _strings(value: Any) -> list[str] | None:
+    """A string or a list of strings as a list; None for anything else."""
+    items = [value] if isinstance(value, str) else value
+    if isinstance(items, list) and all(isinstance(item, str) for item in items):
+        return items
+    return None
 
 
 def clone(value: Any) -> Any:
@@ -54,11 +63,15 @@ class DocumentLoader:
         problems: Problems,
         *,
         interpolate: bool = True,
+        unset: dict[str, None] | None = None,
     ) -> None:
         self.environment = environment
         self.shell = shell
         self.problems = problems
         self.interpolate = interpolate
+        self.unset: dict[str, None] = {} if unset is None else unset
+        """The variables used but not set, in the order first met (shared
+        with the loaders of included projects)."""
         self._read: dict[Path, LocatedDict | None] = {}
 
     def read(self, path: Path, mark: Mark | None = None, key: str = "") -> LocatedDict | None:
@@ -79,7 +92,9 @@ class DocumentLoader:
             if isinstance(loaded, LocatedDict):
                 document = loaded
                 if self.interpolate:
-                    substitute(document, self.environment.get, self.problems)
+                    substitute(
+                        document, self.environment.get, self.problems, self.unset.setdefault
+                    )
             elif loaded is None:
                 self.problems.add(Mark(path, 1, 1), "", "the file is empty")
             else:
@@ -111,7 +126,15 @@ class DocumentLoader:
         services = document.get("services")
         if isinstance(services, LocatedDict):
             for name in list(services):
-                self._resolved_service(services, str(name), path, ())
+                try:
+                    self._resolved_service(services, str(name), path, ())
+                except RecursionError:
+                    self.problems.add(
+                        services.key_mark(name),
+                        f"services.{name}.extends",
+                        "the extends chain is too long to follow (hundreds of services)",
+                    )
+                    return
 
     def _resolved_service(
         self,
@@ -191,12 +214,24 @@ class DocumentLoader:
         if not isinstance(entry, LocatedDict) or "path" not in entry:
             self.problems.add(mark, key, "must be a file path or a mapping with `path`")
             return None
-        raw_paths = entry["path"]
-        raw_paths = [raw_paths] if isinstance(raw_paths, str) else raw_paths
-        raw_env = entry.get("env_file", [])
-        raw_env = [raw_env] if isinstance(raw_env, str) else raw_env
-        if not all(isinstance(p, str) for p in [*raw_paths, *raw_env]):
-            self.problems.add(mark, key, "path and env_file must be strings or lists of strings")
+        unknown = sorted(str(k) for k in entry if k not in _INCLUDE_KEYS)
+        for name in unknown:
+            expected = ", ".join(_INCLUDE_KEYS)
+            self.problems.add(
+                entry.key_mark(name), f"{key}.{name}", f"unknown key; expected {expected}"
+            )
+        raw_paths = _strings(entry["path"])
+        raw_env = _strings(entry.get("env_file", []))
+        directory = entry.get("project_directory")
+        if not raw_paths or raw_env is None or not isinstance(directory, str | None):
+            self.problems.add(
+                mark,
+                key,
+                "path must be a path or a list of paths, env_file the same or none,"
+                " project_directory a path",
+            )
+            return None
+        if unknown:
             return None
         files = [(path.parent / p).resolve() for p in raw_paths]
         for file in files:
@@ -204,12 +239,11 @@ class DocumentLoader:
                 cycle = " -> ".join(p.name for p in (*chain, file))
                 self.problems.add(mark, key, f"include cycle: {cycle}")
                 return None
-        directory = entry.get("project_directory")
         project_dir = (path.parent / directory).resolve() if directory else files[0].parent
         env_files = [(path.parent / p).resolve() for p in raw_env]
         environment = project_environment(self.shell, project_dir, env_files, self.problems)
         loader = DocumentLoader(
-            environment, self.shell, self.problems, interpolate=self.interpolate
+            environment, self.shell, self.problems, interpolate=self.interpolate, unset=self.unset
         )
         for file in files:
             if not file.is_file():

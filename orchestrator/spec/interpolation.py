@@ -3,7 +3,8 @@
 The grammar is compose-go's `template` package (v2.13):
 
 - `$$` is a literal `$`.
-- `$NAME` and `${NAME}`: the value, or "" when unset. A name is an ASCII
+- `$NAME` and `${NAME}`: the value, or "" when unset (which `interpolate`
+  tells its `unset` callback, for Compose's warning). A name is an ASCII
   letter or `_`, then letters, digits and `_`; `$NAME` takes the longest
   such run (`$FOO-bar` is FOO's value then "-bar").
 - `${NAME:-word}` / `${NAME-word}`: `word` when NAME is unset or empty /
@@ -27,6 +28,7 @@ import re
 from collections.abc import Callable
 
 Lookup = Callable[[str], str | None]
+Unset = Callable[[str], None]
 
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _OPERATOR = re.compile(r":?[-+?]")
@@ -57,12 +59,17 @@ class _FormatError(Exception):
         self.reason = reason
 
 
-def interpolate(text: str, lookup: Lookup) -> str:
-    """Return `text` with its variables replaced, using `lookup` (None = unset)."""
+def _ignore(name: str) -> None:
+    pass
+
+
+def interpolate(text: str, lookup: Lookup, unset: Unset = _ignore) -> str:
+    """Return `text` with its variables replaced, using `lookup` (None = unset);
+    `unset` is called with each variable used plainly but not set."""
     if "$" not in text:
         return text
     try:
-        return _expand(text, lookup)
+        return _expand(text, lookup, unset)
     except _FormatError as exc:
         raise InterpolationError(
             f"invalid interpolation format in {_quoted(text)}: {exc.reason}"
@@ -75,20 +82,20 @@ def _quoted(text: str) -> str:
     return '"' + escaped.replace("\n", "\\n").replace("\r", "\\r") + '"'
 
 
-def _expand(text: str, lookup: Lookup) -> str:
+def _expand(text: str, lookup: Lookup, unset: Unset) -> str:
     if "$" not in text:
         return text
     parts: list[str] = []
     pos = 0
     while (dollar := text.find("$", pos)) != -1:
         parts.append(text[pos:dollar])
-        value, pos = _substitution(text, dollar + 1, lookup)
+        value, pos = _substitution(text, dollar + 1, lookup, unset)
         parts.append(value)
     parts.append(text[pos:])
     return "".join(parts)
 
 
-def _substitution(text: str, start: int, lookup: Lookup) -> tuple[str, int]:
+def _substitution(text: str, start: int, lookup: Lookup, unset: Unset) -> tuple[str, int]:
     """Resolve what follows the `$` at `start - 1`; return it and where it ends."""
     if start == len(text):
         raise _FormatError(f'"$" at the end; {_DOLLAR_HINT}')
@@ -96,14 +103,14 @@ def _substitution(text: str, start: int, lookup: Lookup) -> tuple[str, int]:
     if char == "$":
         return "$", start + 1
     if char == "{":
-        return _braced(text, start + 1, lookup)
+        return _braced(text, start + 1, lookup, unset)
     name = _NAME.match(text, start)
     if name is None:
         raise _FormatError(f'"$" followed by "{char}" is not a variable; {_DOLLAR_HINT}')
-    return lookup(name.group()) or "", name.end()
+    return _plain(name.group(), lookup, unset), name.end()
 
 
-def _braced(text: str, start: int, lookup: Lookup) -> tuple[str, int]:
+def _braced(text: str, start: int, lookup: Lookup, unset: Unset) -> tuple[str, int]:
     """Resolve `${...}` whose body starts at `start`."""
     close = _closing_brace(text, start)
     if close == -1:
@@ -112,7 +119,7 @@ def _braced(text: str, start: int, lookup: Lookup) -> tuple[str, int]:
     if name is None:
         raise _FormatError('"${" must be followed by a variable name')
     if name.end() == close:
-        return lookup(name.group()) or "", close + 1
+        return _plain(name.group(), lookup, unset), close + 1
     operator = _OPERATOR.match(text, name.end(), close)
     if operator is None:
         rest = text[name.end() : close]
@@ -122,7 +129,7 @@ def _braced(text: str, start: int, lookup: Lookup) -> tuple[str, int]:
             '":-", "-", ":?", "?", ":+", "+"'
         )
     word = text[operator.end() : close]
-    return _apply(operator.group(), name.group(), word, lookup), close + 1
+    return _apply(operator.group(), name.group(), word, lookup, unset), close + 1
 
 
 def _closing_brace(text: str, start: int) -> int:
@@ -138,16 +145,23 @@ def _closing_brace(text: str, start: int) -> int:
     return -1
 
 
-def _apply(operator: str, name: str, word: str, lookup: Lookup) -> str:
+def _plain(name: str, lookup: Lookup, unset: Unset) -> str:
+    value = lookup(name)
+    if value is None:
+        unset(name)
+    return value or ""
+
+
+def _apply(operator: str, name: str, word: str, lookup: Lookup, unset: Unset) -> str:
     """Apply one `${NAME<operator>word}` form; `word` is interpolated only if used."""
     value = lookup(name)
     missing = not value if operator.startswith(":") else value is None
     if operator[-1] == "-":
-        return _expand(word, lookup) if missing else value or ""
+        return _expand(word, lookup, unset) if missing else value or ""
     if operator[-1] == "+":
-        return "" if missing else _expand(word, lookup)
+        return "" if missing else _expand(word, lookup, unset)
     if missing:
-        raise _required(name, _expand(word, lookup))
+        raise _required(name, _expand(word, lookup, unset))
     return value or ""
 
 

@@ -276,6 +276,8 @@ def load_project(
     loader = DocumentLoader(environment, shell, problems, interpolate=options.interpolate)
     document = loader.load(files)
     problems.raise_if_any()
+    for variable in loader.unset:
+        warnings.append(f'the "{variable}" variable is not set; it reads as an empty string')
 
     _check_top_level(document, problems, warnings, options.strict)
     top_name = document.get("name")

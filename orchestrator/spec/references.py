@@ -55,26 +55,22 @@ def check_references(
 
 
 def find_cycle(graph: Mapping[str, Sequence[str]]) -> list[str]:
-    """One cycle of `graph` as a path that ends where it starts, or []."""
-    visiting: list[str] = []
+    """One cycle of `graph` as a path that ends where it starts, or [].
+    Depth first without recursion: a chain of thousands of services is fine."""
     done: set[str] = set()
-
-    def visit(node: str) -> list[str]:
-        if node in visiting:
-            return [*visiting[visiting.index(node) :], node]
-        if node in done:
-            return []
-        visiting.append(node)
-        for child in graph.get(node, ()):
-            cycle = visit(child)
-            if cycle:
-                return cycle
-        visiting.pop()
-        done.add(node)
-        return []
-
     for start in graph:
-        found = visit(start)
-        if found:
-            return found
+        if start in done:
+            continue
+        path = [start]
+        unvisited = [iter(graph.get(start, ()))]
+        while unvisited:
+            child = next(unvisited[-1], None)
+            if child is None:
+                done.add(path.pop())
+                unvisited.pop()
+            elif child in path:
+                return [*path[path.index(child) :], child]
+            elif child not in done:
+                path.append(child)
+                unvisited.append(iter(graph.get(child, ())))
     return []

@@ -754,6 +754,18 @@ def test_dependency_cycle(tmp_path: Path, dependencies: dict[str, str], problem:
         load(path)
 
 
+def test_a_chain_of_thousands_of_dependencies_and_a_cycle_at_its_end(tmp_path: Path) -> None:
+    n = 3000
+    text = "services:\n" + "".join(
+        f"  s{i}:\n    image: alpine\n    depends_on: [s{i + 1}]\n" for i in range(n)
+    )
+    path = write(tmp_path, text + f"  s{n}:\n    image: alpine\n")
+    assert len(load(path).services) == n + 1
+    path = write(tmp_path, text + f"  s{n}:\n    image: alpine\n    depends_on: [s{n - 1}]\n")
+    with pytest.raises(SpecError, match=f"dependency cycle: s{n - 1} -> s{n} -> s{n - 1}$"):
+        load(path)
+
+
 def test_a_diamond_is_not_a_cycle(tmp_path: Path) -> None:
     path = write(
         tmp_path,

@@ -25,6 +25,24 @@ def test_values_are_interpolated_keys_are_not(tmp_path: Path) -> None:
     assert web.environment == (("$$KEY", "hello $HOME"),)
 
 
+def test_a_variable_used_but_not_set_is_warned_of_once_as_compose_does(tmp_path: Path) -> None:
+    files = {
+        "compose.yaml": """
+            services:
+              web:
+                image: alpine:${TAG}
+                command: [echo, "$GREETING", "${TAG}", "${SET}", "${OPTIONAL:-x}", "${O2-y}"]
+        """
+    }
+    warnings: list[str] = []
+    web = load_files(tmp_path, files, shell={"SET": "1"}, warnings=warnings).service("web")
+    assert web.image == "alpine:"
+    assert warnings == [
+        'the "TAG" variable is not set; it reads as an empty string',
+        'the "GREETING" variable is not set; it reads as an empty string',
+    ]
+
+
 def test_dotenv_fills_variables_and_the_shell_wins(tmp_path: Path) -> None:
     files = {
         ".env": "IMAGE=from-dotenv\nTAG=1\n",
@@ -243,6 +261,51 @@ def test_an_include_cycle_is_named(tmp_path: Path) -> None:
     }
     with pytest.raises(SpecError, match=r"include cycle: compose.yaml -> a.yaml -> compose.yaml"):
         load_files(tmp_path, files, use=("compose.yaml",))
+
+
+def test_an_extends_chain_too_long_to_follow_is_one_problem(tmp_path: Path) -> None:
+    n = 1500
+    text = "services:\n" + "".join(
+        f"  s{i}:\n    image: a\n    extends: s{i + 1}\n" for i in range(n)
+    )
+    files = {"compose.yaml": text + f"  s{n}:\n    image: a\n"}
+    with pytest.raises(SpecError) as caught:
+        load_files(tmp_path, files)
+    assert str(caught.value) == (
+        f"{tmp_path / 'compose.yaml'}:2:3: services.s0.extends: "
+        "the extends chain is too long to follow (hundreds of services)"
+    )
+
+
+_BAD_INCLUDE = (
+    ":1:11: include[0]: path must be a path or a list of paths, env_file the same or none,"
+    " project_directory a path"
+)
+
+
+@pytest.mark.parametrize(
+    ("entry", "problem"),
+    [
+        ("{path: other.yaml, project_directory: 5}", _BAD_INCLUDE),
+        ("{path: []}", _BAD_INCLUDE),
+        ("{path: 5}", _BAD_INCLUDE),
+        ("{path: other.yaml, env_file: {a: b}}", _BAD_INCLUDE),
+        (
+            "{path: other.yaml, bogus: 1}",
+            ":1:30: include[0].bogus: unknown key; expected env_file, path, project_directory",
+        ),
+    ],
+)
+def test_a_malformed_include_entry_is_one_problem(
+    tmp_path: Path, entry: str, problem: str
+) -> None:
+    files = {
+        "compose.yaml": f"include: [{entry}]\nservices:\n  web:\n    image: a\n",
+        "other.yaml": "services:\n  x:\n    image: b\n",
+    }
+    with pytest.raises(SpecError) as caught:
+        load_files(tmp_path, files, use=("compose.yaml",))
+    assert str(caught.value) == f"{tmp_path / 'compose.yaml'}{problem}"
 
 
 PROFILED = {

@@ -1,0 +1,36 @@
+"""The control socket between the CLI and a supervisor."""
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+import trio
+
+from orchestrator.control import server
+from orchestrator.control.address import MAX_PATH
+from orchestrator.control.client import is_alive, request
+from orchestrator.errors import NotRunning
+
+
+async def echo(message: dict[str, Any], fds: list[int]) -> dict[str, Any]:
+    return {"echo": message["op"]}
+
+
+@pytest.mark.parametrize("name_length", [8, 150])
+async def test_a_request_is_answered_whatever_the_length_of_the_path(
+    tmp_path: Path, name_length: int
+) -> None:
+    # A project name of 150 characters makes the path too long for a
+    # socket address of its own.
+    path = tmp_path / ("p" * name_length) / "control.sock"
+    assert (len(str(path)) > MAX_PATH) == (name_length == 150)
+    async with trio.open_nursery() as nursery:
+        await nursery.start(server.serve, path, echo)
+        assert await trio.to_thread.run_sync(is_alive, path)
+        reply = await trio.to_thread.run_sync(request, path, {"op": "ps"})
+        assert reply == {"echo": "ps"}
+        nursery.cancel_scope.cancel()
+    assert not path.exists()
+    assert not is_alive(path)
+    with pytest.raises(NotRunning):
+        request(path, {"op": "ps"})
