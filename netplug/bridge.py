@@ -33,12 +33,16 @@ def ensure_bridge_blocking(name: str, gateway: IPv4Interface, label: str) -> Non
         if kind != "bridge":
             raise NetlinkError(f"cannot reuse link {name}: it is a {kind}, not a bridge")
         index = link["index"]
+        # Labelled first, before anything else can fail: removal finds the
+        # bridge by its label (the kernel takes none when a link is added).
+        with translated(f"label bridge {name}"):
+            ipr.link("set", index=index, ifalias=label)
         with translated(f"add address {gateway} to bridge {name}"), tolerating(errno.EEXIST):
             ipr.addr(
                 "add", index=index, address=str(gateway.ip), prefixlen=gateway.network.prefixlen
             )
-        with translated(f"label and bring up bridge {name}"):
-            ipr.link("set", index=index, ifalias=label, state="up")
+        with translated(f"bring up bridge {name}"):
+            ipr.link("set", index=index, state="up")
 
 
 async def ensure_bridge(name: str, gateway: IPv4Interface, *, label: str) -> None:

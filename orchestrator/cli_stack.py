@@ -12,13 +12,14 @@ import json
 import os
 import select
 import sys
+import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from orchestrator import config
+from orchestrator import config, project_lock
 from orchestrator.control.client import is_alive, request
-from orchestrator.errors import CorralError, ImageMissing, NotRunning
+from orchestrator.errors import CorralError, ImageMissing, NotRunning, ProjectBusy
 from orchestrator.paths import ProjectPaths, StateRoots
 from orchestrator.spec import LoadOptions, ProjectSpec, find_compose_files, load_project
 from orchestrator.spec.project import project_name
@@ -26,6 +27,8 @@ from orchestrator.stack_images import images_for_up, pull_stack
 
 DOWN_MARGIN = 5.0
 """Seconds `down` waits for the supervisor on top of the bound it gave."""
+START_WAIT = 60.0
+"""Seconds `down` waits for a supervisor that is still starting to answer."""
 
 
 def _load(args: argparse.Namespace, *, interpolate: bool = True) -> ProjectSpec:
@@ -75,8 +78,12 @@ def _up(args: argparse.Namespace, roots: StateRoots) -> int:
 
     from orchestrator import starter
 
-    if starter.remove_leftovers(paths):
-        _warn(f"removed what a previous supervisor of project {project.name} left behind")
+    with project_lock.held(paths):
+        if is_alive(paths.control_socket):  # started meanwhile by another `up`
+            print(f"project {project.name} is already up; `corral down` stops it")
+            return 0
+        if starter.remove_leftovers(paths):
+            _warn(f"removed what a previous supervisor of project {project.name} left behind")
 
     if args.detach:
         return int(args.supervisor.start(project, images, services, paths))
@@ -97,24 +104,43 @@ def _wait_for_exit(pid: int, timeout: float) -> bool:
 
 def _down(args: argparse.Namespace, roots: StateRoots) -> int:
     paths = _project_paths(args, roots)
-    try:
-        reply = request(paths.control_socket, {"op": "down"})
-    except NotRunning:
-        pid = 0
-    else:
-        pid, timeout = int(reply["pid"]), float(reply["within"]) + DOWN_MARGIN
-        if not _wait_for_exit(pid, timeout):
-            raise CorralError(f"the supervisor (pid {pid}) did not stop within {timeout:.0f} s")
-
+    pid, lock = _stop_supervisor(paths)
     from orchestrator import starter
 
-    if starter.remove_leftovers(paths):
+    try:
+        removed = starter.remove_leftovers(paths)
+    finally:
+        os.close(lock)
+    if removed:
         print(f"removed what a stopped supervisor left of project {paths.project}")
     elif pid:
         print(f"project {paths.project} is down")
     else:
         print(f"project {paths.project} is not running")
     return 0
+
+
+def _stop_supervisor(paths: ProjectPaths) -> tuple[int, int]:
+    """Stop the project's supervisor, if one runs, and take the project's
+    lock: (the supervisor's pid or 0, the lock's fd). A supervisor that is
+    still starting holds the lock before it answers: it is waited for."""
+    pid = 0
+    deadline = time.monotonic() + START_WAIT
+    while (lock := project_lock.try_lock(paths)) is None:
+        try:
+            reply = request(paths.control_socket, {"op": "down"})
+        except NotRunning:
+            if time.monotonic() > deadline:
+                raise ProjectBusy(
+                    f"project {paths.project} is still held by another corral command"
+                    f" after {START_WAIT:.0f} s"
+                ) from None
+            time.sleep(0.05)
+            continue
+        pid, timeout = int(reply["pid"]), float(reply["within"]) + DOWN_MARGIN
+        if not _wait_for_exit(pid, timeout):
+            raise CorralError(f"the supervisor (pid {pid}) did not stop within {timeout:.0f} s")
+    return pid, lock
 
 
 def _ps(args: argparse.Namespace, roots: StateRoots) -> int:

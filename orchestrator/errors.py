@@ -7,7 +7,8 @@
      ├── StackError           a stack could not be brought up or torn down
      │                        (network, mount or runtime failure), with the
      │                        lower layer's reason
-     ├── AlreadyRunning       `up` of a project whose supervisor is alive
+     ├── ProjectBusy          another corral command or supervisor is making
+     │                        or removing the project's objects
      ├── NotRunning           a command that needs a running supervisor found
      │                        none (`down` treats this as success)
      └── ControlError         the supervisor's control socket misbehaved
@@ -58,8 +59,8 @@ class StackError(CorralError):
     """Bringing a stack up or down failed below the spec level."""
 
 
-class AlreadyRunning(CorralError):
-    """A supervisor for this project is already running."""
+class ProjectBusy(CorralError):
+    """Another corral process holds the project's lock (see `project_lock`)."""
 
 
 class NotRunning(CorralError):

@@ -47,6 +47,12 @@ class ProjectPaths:
         return self.run / "control.sock"
 
     @property
+    def lock_file(self) -> Path:
+        """Beside the run directories, not in this one, which `down` removes;
+        `.locks` is no project's name (a name cannot start with a dot)."""
+        return self.run.parent / ".locks" / self.project
+
+    @property
     def runtime_state(self) -> Path:
         return self.run / "runtime"
 

@@ -24,7 +24,8 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, NoReturn, Self
 
 from netplug.names import list_netns
-from orchestrator.errors import CorralError
+from orchestrator import project_lock
+from orchestrator.errors import CorralError, ProjectBusy
 from orchestrator.paths import ProjectPaths
 from orchestrator.uncollected import uncollected
 
@@ -42,7 +43,8 @@ def run_foreground(
 ) -> int:
     from orchestrator import daemon
 
-    daemon.run_stack(project, images, services, paths, sys.stdout, daemon.announce_ready)
+    with project_lock.held(paths):
+        daemon.run_stack(project, images, services, paths, sys.stdout, daemon.announce_ready)
     return 0
 
 
@@ -163,6 +165,11 @@ def _become_supervisor(
     try:
         if os.getsid(0) != os.getpid():
             os.setsid()
+        try:
+            project_lock.acquire(paths)  # held until this process exits
+        except ProjectBusy as exc:
+            _report(report_fd, f"error: {exc}\n")
+            os._exit(1)
         paths.run.mkdir(parents=True, exist_ok=True)
         log = open(paths.supervisor_log, "a", buffering=1, encoding="utf-8")  # noqa: SIM115
         null = os.open(os.devnull, os.O_RDONLY)

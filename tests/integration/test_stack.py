@@ -12,6 +12,8 @@ from pathlib import Path
 import pytest
 
 from netplug.bridge import link_name
+from orchestrator import project_lock
+from orchestrator.paths import StateRoots
 from tests.integration.stack_helpers import COMMAND_TIMEOUT, RUNTIMES, Corral
 
 pytestmark = pytest.mark.root
@@ -352,6 +354,42 @@ def test_up_after_the_supervisor_was_killed_recovers(corral: Corral) -> None:
     fetched = corral("exec", "client", "sh", "-c", FETCH_WEB)
     assert fetched.stdout == "hello-from-web\n"
     _down(corral)
+
+
+def test_down_waits_while_another_corral_process_holds_the_project(corral: Corral) -> None:
+    corral.write(WEB_AND_CLIENT)
+    paths = StateRoots(corral.run_root, corral.data_root).project(corral.project)
+    lock = project_lock.try_lock(paths)  # as a supervisor still starting holds it
+    assert lock is not None
+    paths.run.mkdir(parents=True)  # what it has made so far
+    down = corral.start("down", stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        time.sleep(1.0)
+        assert down.poll() is None
+        assert paths.run.exists()  # not taken for a dead supervisor's leftovers
+    finally:
+        os.close(lock)
+    stdout, stderr = down.communicate(timeout=COMMAND_TIMEOUT)
+    assert (down.returncode, stderr) == (0, "")
+    assert stdout == f"removed what a stopped supervisor left of project {corral.project}\n"
+    assert corral.leftovers() == []
+
+
+def test_up_while_another_corral_process_holds_the_project_is_refused(corral: Corral) -> None:
+    corral.write(WEB_AND_CLIENT)
+    paths = StateRoots(corral.run_root, corral.data_root).project(corral.project)
+    lock = project_lock.try_lock(paths)  # as a supervisor still starting holds it
+    assert lock is not None
+    try:
+        result = corral("up", "-d")
+    finally:
+        os.close(lock)
+    assert (result.returncode, result.stdout, result.stderr) == (
+        1,
+        "",
+        f"corral: project {corral.project} is being started or stopped by another corral command\n",
+    )
+    assert corral.leftovers() == []
 
 
 def test_up_of_a_subset_starts_the_services_and_their_dependencies(corral: Corral) -> None:
