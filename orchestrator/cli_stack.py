@@ -170,6 +170,7 @@ def _exec(args: argparse.Namespace, roots: StateRoots) -> int:
             paths.control_socket,
             {"op": "exec", "service": args.service, "argv": args.argv},
             fds=(0, 1, 2),
+            timeout=None,  # the answer comes when the command exits
         )
     except NotRunning as exc:
         raise CorralError(f"project {paths.project} is not running") from exc

@@ -122,6 +122,16 @@ class Interrupts:
                 self.stack.kill_all()
 
 
+async def _stop_once_all_exited(stack: Stack) -> None:
+    """`up` in the foreground returns, as Compose's does, once no container
+    runs or will be restarted."""
+    for container in stack.containers.values():
+        await container.finished.wait()
+    if not stack.stopping:
+        _log.info("every container has exited", project=stack.plan.project.name)
+        stack.request_stop()
+
+
 async def _reap_orphans(engine: Engine) -> None:
     with trio.open_signal_receiver(signal.SIGCHLD) as signals:
         async for _ in signals:
@@ -146,7 +156,8 @@ async def supervise(
     interrupts: Interrupts,
 ) -> None:
     """Run the stack until it is stopped; `on_ready` once every container
-    started, when `network` is closed too."""
+    started, when `network` is closed too. In the foreground (with a
+    `console`) it stops too once every container has exited for good."""
     become_subreaper()
     paths = plan.paths
     paths.run.mkdir(parents=True, exist_ok=True)
@@ -173,6 +184,8 @@ async def supervise(
             await nursery.start(_run_stack, stack, nursery.cancel_scope)
             await network.close()
             on_ready(stack)
+            if console is not None:
+                nursery.start_soon(_stop_once_all_exited, stack)
     finally:
         for log in logs.values():
             log.close()

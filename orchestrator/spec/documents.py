@@ -92,9 +92,7 @@ class DocumentLoader:
             if isinstance(loaded, LocatedDict):
                 document = loaded
                 if self.interpolate:
-                    substitute(
-                        document, self.environment.get, self.problems, self.unset.setdefault
-                    )
+                    substitute(document, self.environment.get, self.problems, self.unset.setdefault)
             elif loaded is None:
                 self.problems.add(Mark(path, 1, 1), "", "the file is empty")
             else:
@@ -160,6 +158,15 @@ class DocumentLoader:
         base_name = extends.get("service") if isinstance(extends, LocatedDict) else None
         if not isinstance(base_name, str):
             self.problems.add(mark, key, "must be a service name or a mapping with `service`")
+            return None
+        unknown = [str(k) for k in extends if k not in ("file", "service")]
+        for other_key in unknown:
+            self.problems.add(
+                extends.key_mark(other_key),
+                f"{key}.{other_key}",
+                "unknown key; expected file, service",
+            )
+        if unknown:
             return None
         base_file = extends.get("file")
         base_services: LocatedDict | None

@@ -152,6 +152,8 @@ class _LocatingLoader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: i
         written_keys: set[Any] = set()
         for index, (key_node, value_node) in enumerate(node.value):
             key = self.construct_object(key_node, deep=True)
+            if isinstance(key_node, yaml.ScalarNode) and not isinstance(key, str):
+                key = key_node.value  # `true:` or `1:` names "true" or "1", as in Compose
             line, column = self.mark_of(key_node)[1:]
             if isinstance(key, dict | list):
                 raise YamlSyntaxError(line, column, "a mapping or a list cannot be a key")

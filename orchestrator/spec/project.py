@@ -23,7 +23,9 @@ def find_compose_files(
     if explicit:
         files = tuple((cwd / name).resolve() for name in explicit)
         for path in files:
-            if not path.is_file():
+            if path.is_dir():
+                raise CorralError(f"{path}: is a directory, not a Compose file")
+            if not path.exists():
                 raise CorralError(f"{path}: no such file")
         return files
     for directory in (cwd, *cwd.parents):

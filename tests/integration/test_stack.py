@@ -273,6 +273,19 @@ def test_foreground_up_prefixes_output_and_ctrl_c_stops_cleanly(corral: Corral) 
     assert corral.leftovers() == []
 
 
+def test_foreground_up_returns_once_every_container_has_exited(corral: Corral) -> None:
+    corral.write(
+        "services:\n"
+        "  migrate:\n    image: busybox\n    command: [echo, migrated]\n"
+        "  report:\n    image: busybox\n    command: [sh, -c, 'sleep 0.5; echo reported']\n"
+    )
+    result = corral("up")
+    assert result.returncode == 0, result.stderr
+    assert re.search(rf"^{corral.project}-migrate-1 +\| migrated$", result.stdout, re.M)
+    assert re.search(rf"^{corral.project}-report-1 +\| reported$", result.stdout, re.M)
+    assert corral.leftovers() == []
+
+
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGHUP])
 def test_foreground_up_stops_cleanly_on_sigterm_and_a_closed_terminal(
     corral: Corral, signum: int

@@ -9,7 +9,7 @@ import trio
 from orchestrator.control import server
 from orchestrator.control.address import MAX_PATH
 from orchestrator.control.client import is_alive, request
-from orchestrator.errors import NotRunning
+from orchestrator.errors import ControlError, NotRunning
 
 
 async def echo(message: dict[str, Any], fds: list[int]) -> dict[str, Any]:
@@ -34,3 +34,18 @@ async def test_a_request_is_answered_whatever_the_length_of_the_path(
     assert not is_alive(path)
     with pytest.raises(NotRunning):
         request(path, {"op": "ps"})
+
+
+async def test_a_supervisor_that_does_not_answer_is_given_up_on(tmp_path: Path) -> None:
+    stuck = trio.Event()
+
+    async def never(message: dict[str, Any], fds: list[int]) -> dict[str, Any]:
+        await stuck.wait()
+        return {}
+
+    path = tmp_path / "control.sock"
+    async with trio.open_nursery() as nursery:
+        await nursery.start(server.serve, path, never)
+        with pytest.raises(ControlError, match=r"did not answer within 0\.2 s$"):
+            await trio.to_thread.run_sync(lambda: request(path, {"op": "ps"}, timeout=0.2))
+        nursery.cancel_scope.cancel()

@@ -29,11 +29,14 @@ def test_an_explicit_absolute_file(tmp_path: Path) -> None:
     assert find_compose_files([str(file)], tmp_path / "nowhere") == (file,)
 
 
-@pytest.mark.parametrize("name", ["missing.yaml", "conf"])
-def test_an_explicit_file_that_is_not_there(tmp_path: Path, name: str) -> None:
+@pytest.mark.parametrize(
+    ("name", "problem"),
+    [("missing.yaml", "no such file"), ("conf", "is a directory, not a Compose file")],
+)
+def test_an_explicit_file_that_is_not_there(tmp_path: Path, name: str, problem: str) -> None:
     touch(tmp_path / "compose.yaml")
     (tmp_path / "conf").mkdir()
-    with pytest.raises(CorralError, match=f"^{re.escape(str(tmp_path / name))}: no such file$"):
+    with pytest.raises(CorralError, match=f"^{re.escape(str(tmp_path / name))}: {problem}$"):
         find_compose_files(["compose.yaml", name], tmp_path)
 
 

@@ -277,6 +277,19 @@ def test_an_extends_chain_too_long_to_follow_is_one_problem(tmp_path: Path) -> N
     )
 
 
+def test_an_unknown_key_in_extends_is_named(tmp_path: Path) -> None:
+    files = {
+        "compose.yaml": "services:\n  base:\n    image: a\n  web:\n"
+        "    extends: {service: base, fle: other.yaml}\n"
+    }
+    with pytest.raises(SpecError) as caught:
+        load_files(tmp_path, files)
+    assert str(caught.value) == (
+        f"{tmp_path / 'compose.yaml'}:5:30: services.web.extends.fle: unknown key; "
+        "expected file, service"
+    )
+
+
 _BAD_INCLUDE = (
     ":1:11: include[0]: path must be a path or a list of paths, env_file the same or none,"
     " project_directory a path"

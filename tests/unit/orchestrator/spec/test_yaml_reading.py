@@ -140,3 +140,13 @@ def test_a_compose_file_that_is_not_utf8_names_the_line(tmp_path: Path) -> None:
     path = tmp_path / "compose.yaml"
     path.write_bytes(b"services:\n  web:\n    image: alpine\n    labels:\n      x: caf\xe9\n")
     assert only_problem(path) == f"{path}:5: not UTF-8 text: byte 0xe9 cannot be decoded"
+
+
+def test_keys_are_the_text_written_as_in_compose(tmp_path: Path) -> None:
+    path = write(tmp_path, "services:\n  true:\n    image: alpine\n  8080:\n    image: alpine\n")
+    assert [service.name for service in load(path).services] == ["true", "8080"]
+
+
+def test_a_number_key_and_the_same_text_quoted_are_one_key(tmp_path: Path) -> None:
+    path = write(tmp_path, "services:\n  1:\n    image: alpine\n  '1':\n    image: alpine\n")
+    assert only_problem(path) == f"{path}:4:3: duplicate key '1' in one mapping"
