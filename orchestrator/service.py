@@ -84,6 +84,7 @@ class Container:
         self.restart_count = 0
         self.process: Process | None = None
         self._stop_requested = False
+        self._killed = False
         self._backoff_scope: trio.CancelScope | None = None
         self._run_entered = False
         self._start_attempt: trio.Event | None = None
@@ -141,6 +142,8 @@ class Container:
                 _close(out_write, err_write)
                 attempt.set()
                 self.first_start_done.set()
+            if self._killed:  # killed while it was starting
+                process.send_signal(signal.SIGKILL)
             self.state = State.RUNNING
             health = await nursery.start(self.health.watch) if self.health else None
             code = await process.wait()
@@ -167,16 +170,18 @@ class Container:
             self.stopped.set()
 
     async def _terminate(self, process: Process, grace: float | None) -> None:
-        process.send_signal(self.stop_signal)
-        with trio.move_on_after(self.service.stop_grace_period if grace is None else grace):
-            await process.wait()
-            return
-        _log.warning("grace period over, killing", container=self.name)
+        if not self._killed:
+            process.send_signal(self.stop_signal)
+            with trio.move_on_after(self.service.stop_grace_period if grace is None else grace):
+                await process.wait()
+                return
+            _log.warning("grace period over, killing", container=self.name)
         process.send_signal(signal.SIGKILL)
         await process.wait()
 
     def kill(self) -> None:
-        self._stop_requested = True
+        """SIGKILL now, or as soon as a start under way has made the process."""
+        self._stop_requested = self._killed = True
         if self.process is not None:
             self.process.send_signal(signal.SIGKILL)
 

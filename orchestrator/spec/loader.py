@@ -33,7 +33,7 @@ from orchestrator.spec.model import (
 from orchestrator.spec.normalize import NormalizeError, ServiceNetwork
 from orchestrator.spec.problems import Problems
 from orchestrator.spec.profiles import select_services
-from orchestrator.spec.project import project_name
+from orchestrator.spec.project import name_problem, project_name
 from orchestrator.spec.references import check_references
 from orchestrator.spec.resources import parse_config, parse_network, parse_secret, parse_volume
 from orchestrator.spec.service_fields import SERVICE_FIELDS, FieldContext
@@ -117,6 +117,21 @@ def _partly_run(key: str, value: Any) -> list[tuple[str, str]]:
     elif key == "pull_policy" and value == "build":
         ignored.append(("", "Corral cannot build images yet; it runs the image the store holds"))
     return ignored
+
+
+def _top_level_name(document: LocatedDict, problems: Problems) -> str | None:
+    """The file's `name`; a bad one is a problem like any other (and the
+    rest of the files is still checked, under a stand-in name)."""
+    if "name" not in document or document["name"] is None:
+        return None
+    value = document["name"]
+    if not isinstance(value, str):
+        problems.add(document.key_mark("name"), "name", "must be a string")
+        return "invalid-name"
+    if problem := name_problem(value):
+        problems.add(document.key_mark("name"), "name", problem)
+        return "invalid-name"
+    return value
 
 
 def _check_top_level(
@@ -279,11 +294,9 @@ def load_project(
     for variable in loader.unset:
         warnings.append(f'the "{variable}" variable is not set; it reads as an empty string')
 
+    top_name = _top_level_name(document, problems)
     _check_top_level(document, problems, warnings, options.strict)
-    top_name = document.get("name")
-    name = project_name(
-        options.project_flag, environment, str(top_name) if top_name is not None else None, files[0]
-    )
+    name = project_name(options.project_flag, environment, top_name, files[0])
     services_raw = document.get("services")
     if not isinstance(services_raw, LocatedDict) or not services_raw:
         problems.add(document.key_mark("services"), "services", "must name at least one service")

@@ -103,7 +103,7 @@ _BOOL_TAG = "tag:yaml.org,2002:bool"
 _INT_TAG = "tag:yaml.org,2002:int"
 
 MAX_OBJECTS = 200_000
-"""The most values one document may build, its aliases expanded: tens of
+"""The most values one document may build again for its aliases: tens of
 times what a large Compose file needs, and a second or two of work."""
 
 
@@ -114,26 +114,25 @@ class _LocatingLoader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: i
 
     file: Path
     has_resets = False
-    built = 0
+    rebuilt = 0
     merged_counts: dict[yaml.Node, int]
 
     def mark_of(self, node: yaml.Node) -> Mark:
         return Mark(self.file, node.start_mark.line + 1, node.start_mark.column + 1)
 
     def construct_object(self, node: yaml.Node, deep: bool = False) -> Any:
-        self.constructed_objects.pop(node, None)  # an alias is built anew each time
-        self.built += 1
-        line, column = self.mark_of(node)[1:]
-        if self.built > MAX_OBJECTS:
-            raise YamlSyntaxError(
-                line, column, f"too many values once aliases are expanded (over {MAX_OBJECTS})"
-            )
-        if node in self.recursive_objects:
-            raise YamlSyntaxError(line, column, "an alias is used inside its own anchor")
+        if node in self.constructed_objects:  # an alias, or inside one: built anew
+            del self.constructed_objects[node]
+            self.rebuilt += 1
+            if self.rebuilt > MAX_OBJECTS:
+                message = f"too many values once aliases are expanded (over {MAX_OBJECTS})"
+                raise YamlSyntaxError(*self.mark_of(node)[1:], message)
+        elif node in self.recursive_objects:
+            raise YamlSyntaxError(*self.mark_of(node)[1:], "an alias is used inside its own anchor")
         try:
             return super().construct_object(node, deep)
         except ValueError as exc:  # `!!int abc`, say
-            raise YamlSyntaxError(line, column, f"invalid value: {exc}") from None
+            raise YamlSyntaxError(*self.mark_of(node)[1:], f"invalid value: {exc}") from None
 
     def flatten_mapping(self, node: yaml.Node) -> None:
         """PyYAML's merge of `<<` keys, which rewrites the node; done once per
@@ -154,15 +153,15 @@ class _LocatingLoader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: i
             key = self.construct_object(key_node, deep=True)
             if isinstance(key_node, yaml.ScalarNode) and not isinstance(key, str):
                 key = key_node.value  # `true:` or `1:` names "true" or "1", as in Compose
-            line, column = self.mark_of(key_node)[1:]
+            key_mark = self.mark_of(key_node)
             if isinstance(key, dict | list):
-                raise YamlSyntaxError(line, column, "a mapping or a list cannot be a key")
+                raise YamlSyntaxError(*key_mark[1:], "a mapping or a list cannot be a key")
             if index >= merged:  # a written key may override a merged one, not itself
                 if key in written_keys:
-                    raise YamlSyntaxError(line, column, f"duplicate key {key!r} in one mapping")
+                    raise YamlSyntaxError(*key_mark[1:], f"duplicate key {key!r} in one mapping")
                 written_keys.add(key)
             mapping[key] = self.construct_object(value_node, deep=True)
-            mapping.key_marks[key] = self.mark_of(key_node)
+            mapping.key_marks[key] = key_mark
         return mapping
 
     def construct_located_sequence(self, node: yaml.Node) -> LocatedList:

@@ -48,6 +48,16 @@ def normalize_project_name(raw: str) -> str:
     return kept.lstrip("_-")
 
 
+def name_problem(value: str) -> str:
+    """What is wrong with `value` as a project name; "" when nothing."""
+    if _VALID_NAME.match(value):
+        return ""
+    return (
+        f"project name {value!r} must contain only lowercase letters, "
+        "digits, dashes and underscores, and start with a letter or digit"
+    )
+
+
 def project_name(
     flag: str | None,
     environ: Mapping[str, str],
@@ -61,11 +71,9 @@ def project_name(
         (f"{first_file}: name", top_level_name),
     ):
         if value is not None:
-            if not _VALID_NAME.match(value):
-                raise CorralError(
-                    f"{source}: project name {value!r} must contain only lowercase letters, "
-                    "digits, dashes and underscores, and start with a letter or digit"
-                )
+            problem = name_problem(value)
+            if problem:
+                raise CorralError(f"{source}: {problem}")
             return value
     name = normalize_project_name(first_file.parent.name)
     if not name:

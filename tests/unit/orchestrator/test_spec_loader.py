@@ -1063,13 +1063,22 @@ def test_invalid_project_name_is_rejected(
         load(path, shell=environ, project_flag=flag)
 
 
-def test_invalid_top_level_name_names_the_file(shop_dir: Path) -> None:
-    path = write(shop_dir, "name: Shop\nservices:\n  web:\n    image: alpine\n")
-    message = (
-        f"{path}: name: project name 'Shop' must contain only lowercase letters, "
-        "digits, dashes and underscores, and start with a letter or digit"
-    )
-    with pytest.raises(CorralError, match=f"^{re.escape(message)}$"):
+def test_invalid_top_level_name_is_reported_with_the_other_problems(shop_dir: Path) -> None:
+    path = write(shop_dir, "name: Shop\nservices:\n  web:\n    imgae: alpine\nx: 1\n")
+    with pytest.raises(SpecError) as caught:
+        load(path)
+    assert str(caught.value).splitlines() == [
+        f"{path}:1:1: name: project name 'Shop' must contain only lowercase letters, "
+        "digits, dashes and underscores, and start with a letter or digit",
+        f"{path}:5:1: x: unknown key",
+        f"{path}:4:5: services.web.imgae: unknown key",
+        f"{path}:3:3: services.web: needs an image (or a build section)",
+    ]
+
+
+def test_a_top_level_name_that_is_not_a_string(shop_dir: Path) -> None:
+    path = write(shop_dir, "name: true\nservices:\n  web:\n    image: alpine\n")
+    with pytest.raises(SpecError, match=spec_error(path, ":1:1: name: must be a string")):
         load(path)
 
 

@@ -166,6 +166,26 @@ async def test_kill_all_ends_an_orderly_stop_at_once(
     assert all(c.exit_code == SIGKILL_CODE for c in stack.containers.values())
 
 
+async def test_kill_all_during_a_start_kills_that_container_once_it_exists(
+    autojump_clock: MockClock, journal: Journal
+) -> None:
+    stack, launchers, teardown = make_stack(
+        journal, Run(honours=frozenset(), start_time=2.0), grace=30.0
+    )
+    with trio.fail_after(BOUND):
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(stack.run)
+            await trio.sleep_until(1.0)  # a and d are starting, b and c wait for them
+            stack.request_stop()
+            stack.kill_all()
+    # a and d are killed as their starts end, b and c never start: no grace
+    # period is waited out.
+    assert sorted(journal.of("SIGKILL")) == [(2.0, "a"), (2.0, "d")]
+    assert journal.of("SIGTERM") == []
+    assert launchers["c"].starts == []
+    assert teardown.calls == [(2.0, PATHS)]
+
+
 async def test_cancelled_run_still_stops_everything_and_tears_down(
     autojump_clock: MockClock, journal: Journal
 ) -> None:
