@@ -33,7 +33,12 @@ async def remove_project_objects(paths: ProjectPaths, engine: Engine) -> None:
         except (CorralError, ContainerRuntimeError, NetworkError, OSError) as exc:
             failures.append(str(exc))
 
-    for container in await engine.list():
+    try:
+        containers = await engine.list()
+    except (ContainerRuntimeError, OSError) as exc:  # the runtime is missing or broken
+        failures.append(str(exc))
+        containers = []
+    for container in containers:
         await attempt(engine.delete, container.id)
     for name in list_netns(paths.kernel_prefix):
         await attempt(remove_netns, name)

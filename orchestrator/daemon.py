@@ -276,7 +276,7 @@ async def _remove_reporting_failure(paths: ProjectPaths, engine: Engine) -> None
     a failure here is logged so that it does not hide that error."""
     try:
         await remove_project_objects(paths, engine)
-    except StackError as exc:
+    except Exception as exc:  # noqa: BLE001 - logged, so that it does not hide the other
         _log.error("cleanup failed", error=str(exc))
 
 

@@ -15,19 +15,30 @@ from typing import TextIO
 
 
 class Logger:
-    """A named logger with structlog's calling convention: an event and fields."""
+    """A named logger with structlog's calling convention: an event and fields.
+
+    A line that cannot be written (a terminal that was closed, a full disk)
+    is lost rather than raised: logging must never stop a stack, least of
+    all while it stops because its terminal went away.
+    """
 
     def __init__(self, name: str) -> None:
         self.name = name
 
     def info(self, event: str, **fields: object) -> None:
-        _structlog().get_logger(self.name).info(event, **fields)
+        self._emit("info", event, fields)
 
     def warning(self, event: str, **fields: object) -> None:
-        _structlog().get_logger(self.name).warning(event, **fields)
+        self._emit("warning", event, fields)
 
     def error(self, event: str, **fields: object) -> None:
-        _structlog().get_logger(self.name).error(event, **fields)
+        self._emit("error", event, fields)
+
+    def _emit(self, level: str, event: str, fields: dict[str, object]) -> None:
+        try:
+            getattr(_structlog().get_logger(self.name), level)(event, **fields)
+        except OSError:
+            pass
 
 
 def get_logger(name: str) -> Logger:

@@ -7,7 +7,6 @@ line written just before the container exits is never lost; a last line
 without a newline is kept too.
 """
 
-import contextlib
 import datetime
 import os
 from pathlib import Path
@@ -30,7 +29,7 @@ class ContainerLog:
     after Ctrl-C) is not written to any more.
     """
 
-    def __init__(self, name: str, file: IO[str], console: IO[str] | None, width: int) -> None:
+    def __init__(self, name: str, file: IO[bytes], console: IO[str] | None, width: int) -> None:
         self.name = name
         self._file = file
         self._console = console
@@ -40,8 +39,7 @@ class ContainerLog:
     def write_line(self, stream: str, text: str) -> None:
         stamp = datetime.datetime.now(datetime.UTC).isoformat(timespec="microseconds")
         try:
-            self._file.write(f"{stamp} {stream} {text}\n")
-            self._file.flush()
+            self._file.write(f"{stamp} {stream} {text}\n".encode())
         except OSError as exc:
             if not self._dropping:
                 self._dropping = True
@@ -68,8 +66,11 @@ class LogSink:
         self.width = width
 
     def open(self, name: str, path: Path) -> ContainerLog:
+        """The container's log, appended to without a buffer: a line is on
+        disk when it has been written, and one that could not be is gone,
+        not kept to reappear later out of its order."""
         path.parent.mkdir(parents=True, exist_ok=True)
-        return ContainerLog(name, path.open("a", encoding="utf-8"), self.console, self.width)
+        return ContainerLog(name, path.open("ab", buffering=0), self.console, self.width)
 
 
 async def pump(fd: int, stream: str, log: ContainerLog) -> None:
@@ -86,9 +87,7 @@ async def pump(fd: int, stream: str, log: ContainerLog) -> None:
 
 
 def _warn(event: str, container: str, error: OSError) -> None:
-    # Corral's own log may be on the same full disk or the same closed terminal.
-    with contextlib.suppress(OSError):
-        _log.warning(event, container=container, error=error.strerror or str(error))
+    _log.warning(event, container=container, error=error.strerror or str(error))
 
 
 def pipe_pair() -> tuple[int, int]:

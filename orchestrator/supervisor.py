@@ -12,7 +12,7 @@ from collections.abc import Awaitable, Callable, Mapping
 import trio
 
 from netplug.errors import NetworkError
-from orchestrator.errors import StackError
+from orchestrator.errors import CorralError, StackError
 from orchestrator.logconfig import get_logger
 from orchestrator.network_relay import LocalNetwork, NetworkOps
 from orchestrator.paths import ProjectPaths
@@ -76,20 +76,34 @@ class Stack:
                 task_status.started(self)
                 await self._stop_requested.wait()
                 await self._stop_all()
-        finally:
-            # After an error or a cancellation too; whatever has not stopped
-            # in time is killed, and the objects are removed in any case.
-            project = self.plan.project.name
-            with trio.CancelScope(shield=True):
-                with trio.move_on_after(self.stop_bound) as stopping:
-                    await self._stop_all()
-                if stopping.cancelled_caught:
-                    _log.error("stopping did not finish in time; killing", project=project)
-                    self.kill_all()
+        except BaseException:
+            await self._shut_down(failing=True)
+            raise
+        await self._shut_down(failing=False)
+
+    async def _shut_down(self, *, failing: bool) -> None:
+        """Stop what still runs and remove every object, shielded, after an
+        error or a cancellation too. What has not stopped within the bound is
+        killed. A removal that fails is raised, unless another error is on
+        its way out (`failing`): that one is what the user must read."""
+        project = self.plan.project.name
+        with trio.CancelScope(shield=True):
+            with trio.move_on_after(self.stop_bound) as stopping:
+                await self._stop_all()
+            if stopping.cancelled_caught:
+                _log.error("stopping did not finish in time; killing", project=project)
+                self.kill_all()
+            try:
                 with trio.move_on_after(TEARDOWN_MARGIN) as removing:
                     await self._teardown(self.plan.paths)
                 if removing.cancelled_caught:
-                    _log.error("removing the stack did not finish in time", project=project)
+                    raise StackError(
+                        f"removing project {project} did not finish within {TEARDOWN_MARGIN:.0f} s"
+                    )
+            except CorralError as exc:
+                if not failing:
+                    raise
+                _log.error("cleanup failed", error=str(exc))
 
     async def _create_networks(self) -> None:
         for network in self.plan.networks:

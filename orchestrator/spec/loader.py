@@ -120,8 +120,9 @@ def _partly_run(key: str, value: Any) -> list[tuple[str, str]]:
 
 
 def _top_level_name(document: LocatedDict, problems: Problems) -> str | None:
-    """The file's `name`; a bad one is a problem like any other (and the
-    rest of the files is still checked, under a stand-in name)."""
+    """The file's `name` (the caller asks only when -p or COMPOSE_PROJECT_NAME
+    does not override it); a bad one is a problem like any other, and the
+    rest of the files is still checked, under a stand-in name."""
     if "name" not in document or document["name"] is None:
         return None
     value = document["name"]
@@ -294,7 +295,8 @@ def load_project(
     for variable in loader.unset:
         warnings.append(f'the "{variable}" variable is not set; it reads as an empty string')
 
-    top_name = _top_level_name(document, problems)
+    overridden = bool(options.project_flag or environment.get("COMPOSE_PROJECT_NAME"))
+    top_name = None if overridden else _top_level_name(document, problems)
     _check_top_level(document, problems, warnings, options.strict)
     name = project_name(options.project_flag, environment, top_name, files[0])
     services_raw = document.get("services")

@@ -116,6 +116,7 @@ class _LocatingLoader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: i
     has_resets = False
     rebuilt = 0
     merged_counts: dict[yaml.Node, int]
+    flattening: set[yaml.Node]
 
     def mark_of(self, node: yaml.Node) -> Mark:
         return Mark(self.file, node.start_mark.line + 1, node.start_mark.column + 1)
@@ -135,13 +136,38 @@ class _LocatingLoader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: i
             raise YamlSyntaxError(*self.mark_of(node)[1:], f"invalid value: {exc}") from None
 
     def flatten_mapping(self, node: yaml.Node) -> None:
-        """PyYAML's merge of `<<` keys, which rewrites the node; done once per
-        node (an aliased one is built again), counting the pairs merged in."""
+        """Apply the node's `<<` keys: the pairs they merge in come first, then
+        those written here, which the constructor lets win. Of one merged
+        mapping, its own last word on a key counts (`<<: *base` where base
+        overrides what it merged); of several (`<<: [*a, *b]`), the first
+        that has the key. Done once per node (an aliased one is built again),
+        recording how many pairs were merged in."""
         if node in self.merged_counts:
             return
-        written = sum(1 for key_node, _ in node.value if key_node.tag != _MERGE_TAG)
-        super().flatten_mapping(node)  # merged pairs first, then the ones written here
-        self.merged_counts[node] = len(node.value) - written
+        if node in self.flattening:
+            raise YamlSyntaxError(*self.mark_of(node)[1:], "an alias is used inside its own anchor")
+        self.flattening.add(node)
+        merged: dict[object, tuple[yaml.Node, yaml.Node]] = {}
+        written = []
+        for key_node, value_node in node.value:
+            if key_node.tag != _MERGE_TAG:
+                written.append((key_node, value_node))
+                continue
+            sources = (
+                value_node.value if isinstance(value_node, yaml.SequenceNode) else [value_node]
+            )
+            for source in sources:
+                if not isinstance(source, yaml.MappingNode):
+                    raise YamlSyntaxError(
+                        *self.mark_of(source)[1:], "`<<` merges a mapping or a list of mappings"
+                    )
+                self.flatten_mapping(source)
+                own_word = {_key_identity(k): (k, v) for k, v in source.value}
+                for identity, pair in own_word.items():
+                    merged.setdefault(identity, pair)
+        self.flattening.discard(node)
+        node.value = [*merged.values(), *written]
+        self.merged_counts[node] = len(merged)
 
     def construct_mapping(self, node: yaml.Node, deep: bool = False) -> dict[Any, Any]:
         assert isinstance(node, yaml.MappingNode)
@@ -154,8 +180,8 @@ class _LocatingLoader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: i
             if isinstance(key_node, yaml.ScalarNode) and not isinstance(key, str):
                 key = key_node.value  # `true:` or `1:` names "true" or "1", as in Compose
             key_mark = self.mark_of(key_node)
-            if isinstance(key, dict | list):
-                raise YamlSyntaxError(*key_mark[1:], "a mapping or a list cannot be a key")
+            if isinstance(key, dict | list | set):
+                raise YamlSyntaxError(*key_mark[1:], "a mapping, list or set cannot be a key")
             if index >= merged:  # a written key may override a merged one, not itself
                 if key in written_keys:
                     raise YamlSyntaxError(*key_mark[1:], f"duplicate key {key!r} in one mapping")
@@ -171,6 +197,11 @@ class _LocatingLoader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: i
         )
         sequence.item_marks = [self.mark_of(child) for child in node.value]
         return sequence
+
+
+def _key_identity(node: yaml.Node) -> object:
+    """What makes two merged keys the same key: a scalar's tag and text."""
+    return (node.tag, node.value) if isinstance(node, yaml.ScalarNode) else id(node)
 
 
 def _mapping(loader: _LocatingLoader, node: yaml.Node) -> dict[Any, Any]:
@@ -199,27 +230,29 @@ def _override(loader: _LocatingLoader, node: yaml.Node) -> Any:
 
 def _integer(loader: _LocatingLoader, node: yaml.Node) -> int:
     """An integer as Go reads one (`strconv.ParseInt` in base 0): a leading
-    0 means octal (`mode: 0440`), 0b, 0o and 0x their bases; `_` separates."""
+    0 means octal (`mode: 0440`), 0b, 0o and 0x their bases; `_` separates.
+    Like Go's, it has 64 bits at most."""
     written = loader.construct_scalar(node)
-    text = written.replace("_", "").lstrip("+-")
-    if len(text) > _MAX_DIGITS:
-        line, column = loader.mark_of(node)[1:]
-        raise YamlSyntaxError(line, column, f"a number of {len(text)} digits is too long")
+    text = written.replace("_", "").lstrip("+-").lower()
     sign = -1 if written.startswith("-") else 1
     base = {"0b": 2, "0o": 8, "0x": 16}.get(text[:2])
     if base is not None:
-        return sign * int(text[2:], base)
-    if len(text) > 1 and text.startswith("0") and text.isdigit() and "8" not in text:
-        return sign * int(text, 8) if "9" not in text else sign * int(text, 10)
-    return sign * int(text, 10)
+        text = text[2:]
+    elif len(text) > 1 and text.startswith("0") and not set(text) & {"8", "9"}:
+        base = 8
+    if len(text) > 64 or abs(number := sign * int(text, base or 10)) >= 2**64:
+        line, column = loader.mark_of(node)[1:]
+        raise YamlSyntaxError(line, column, f"the number {written[:40]} is too large (64 bits)")
+    return number
 
-
-_MAX_DIGITS = 4300
-"""Python's own limit on the digits of an integer it reads."""
 
 _SCALARS = (
     (_BOOL_TAG, "true|True|TRUE|false|False|FALSE", "tTfF"),
-    (_INT_TAG, "[-+]?(?:0b[01_]+|0o[0-7_]+|0x[0-9a-fA-F_]+|[0-9][0-9_]*)", "-+0123456789"),
+    (
+        _INT_TAG,
+        "[-+]?(?:0[bB][01][01_]*|0[oO][0-7][0-7_]*|0[xX][0-9a-fA-F][0-9a-fA-F_]*|[0-9][0-9_]*)",
+        "-+0123456789",
+    ),
     (
         "tag:yaml.org,2002:float",
         r"[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?"
@@ -250,6 +283,7 @@ def parse_yaml(text: str, file: Path) -> Any:
     loader = _LocatingLoader(text)
     loader.file = file
     loader.merged_counts = {}
+    loader.flattening = set()
     try:
         document = loader.get_single_data()
         if isinstance(document, LocatedDict):
@@ -259,6 +293,8 @@ def parse_yaml(text: str, file: Path) -> Any:
         mark = exc.problem_mark or exc.context_mark
         line, column = (mark.line + 1, mark.column + 1) if mark is not None else (0, 0)
         raise YamlSyntaxError(line, column, f"invalid YAML: {exc.problem or exc}") from exc
+    except RecursionError:
+        raise YamlSyntaxError(0, 0, "invalid YAML: nested too deeply") from None
     except yaml.reader.ReaderError as exc:  # a character YAML does not allow
         line = text.count("\n", 0, exc.position) + 1
         column = exc.position - (text.rfind("\n", 0, exc.position) + 1) + 1

@@ -1,5 +1,6 @@
 """Which files make a project and what the project is called, as in Compose."""
 
+import os
 import re
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -21,7 +22,7 @@ def find_compose_files(
         separator = environ.get("COMPOSE_PATH_SEPARATOR", ":")
         explicit = [name for name in environ["COMPOSE_FILE"].split(separator) if name]
     if explicit:
-        files = tuple((cwd / name).resolve() for name in explicit)
+        files = tuple(_absolute(cwd / name) for name in explicit)
         for path in files:
             if path.is_dir():
                 raise CorralError(f"{path}: is a directory, not a Compose file")
@@ -46,6 +47,13 @@ def normalize_project_name(raw: str) -> str:
     """Lowercase, keep [a-z0-9_-], strip leading '_' and '-' (for directory names)."""
     kept = re.sub(r"[^a-z0-9_-]", "", raw.lower())
     return kept.lstrip("_-")
+
+
+def _absolute(path: Path) -> Path:
+    """`path` with its links resolved, unless it is a link to something with
+    no path of its own, as /dev/stdin is to a pipe."""
+    resolved = path.resolve()
+    return resolved if resolved.exists() or not path.exists() else Path(os.path.abspath(path))
 
 
 def name_problem(value: str) -> str:

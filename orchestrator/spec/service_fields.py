@@ -168,7 +168,11 @@ def restart(value: Any, _: FieldContext) -> RestartPolicy:
         return RestartPolicy(mode)
     if mode is not RestartMode.ON_FAILURE:
         raise NormalizeError(f"{value!r}: only on-failure takes a count, as on-failure:3")
-    if not _COUNT.fullmatch(retries_text) or int(retries_text) > MAX_RESTART_COUNT:
+    if (
+        len(retries_text) > len(str(MAX_RESTART_COUNT))
+        or not _COUNT.fullmatch(retries_text)
+        or int(retries_text) > MAX_RESTART_COUNT
+    ):
         raise NormalizeError(
             f"{value!r}: the count must be a whole number from 0 to {MAX_RESTART_COUNT}"
         )

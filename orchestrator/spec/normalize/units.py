@@ -23,7 +23,10 @@ def parse_size(value: object) -> int:
     if match is None:
         raise NormalizeError(f"{value!r} is not a size such as 512m, 1gb or 1024")
     unit = (match.group(2) or "").lower()
-    return int(float(match.group(1)) * _MULTIPLIERS[unit])
+    size = float(match.group(1)) * _MULTIPLIERS[unit]
+    if not math.isfinite(size) or size >= 2**63:
+        raise NormalizeError(f"{value!r} is larger than any size can be")
+    return int(size)
 
 
 def parse_cpus(value: object) -> float:

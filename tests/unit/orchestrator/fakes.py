@@ -13,7 +13,7 @@ import os
 import signal
 from collections.abc import Sequence
 from dataclasses import dataclass
-from io import StringIO
+from io import BytesIO, StringIO
 
 import trio
 
@@ -223,7 +223,7 @@ def service(
 
 @dataclass
 class Logged:
-    file: StringIO
+    file: BytesIO
     console: StringIO
 
     def console_lines(self) -> list[str]:
@@ -232,7 +232,7 @@ class Logged:
     def file_lines(self) -> list[tuple[str, str]]:
         """(stream, text) of every line of the log file; the timestamp dropped."""
         lines = []
-        for line in self.file.getvalue().splitlines():
+        for line in self.file.getvalue().decode().splitlines():
             _stamp, stream, text = line.split(" ", 2)
             lines.append((stream, text))
         return lines
@@ -241,7 +241,7 @@ class Logged:
 def container(
     spec: ServiceSpec, launcher: FakeLauncher, width: int = 0, health: HealthMonitor | None = None
 ) -> tuple[Container, Logged]:
-    logged = Logged(StringIO(), StringIO())
+    logged = Logged(BytesIO(), StringIO())
     log = ContainerLog(launcher.name, logged.file, logged.console, width)
     stop_signal = signal.Signals[spec.stop_signal or "SIGTERM"]
     return Container(launcher.name, spec, launcher, log, stop_signal, health), logged

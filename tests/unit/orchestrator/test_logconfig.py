@@ -30,3 +30,19 @@ def test_the_supervisor_imports_structlog_with_its_first_log_line() -> None:
     record = json.loads(line)
     assert record.pop("timestamp").endswith("Z")
     assert record == {"event": "restarting", "container": "web-1", "delay": 0.4, "level": "warning"}
+
+
+UNWRITABLE = """
+from orchestrator.logconfig import configure_logging, get_logger
+
+configure_logging(open("/dev/full", "w", buffering=1))
+get_logger("corral").info("stopping", signal="SIGHUP")
+print("still running")
+"""
+
+
+def test_a_log_line_that_cannot_be_written_is_lost_not_raised() -> None:
+    result = subprocess.run(
+        [sys.executable, "-c", UNWRITABLE], capture_output=True, text=True, timeout=60
+    )
+    assert (result.returncode, result.stdout, result.stderr) == (0, "still running\n", "")

@@ -2,12 +2,13 @@
 
 import errno
 import io
+from pathlib import Path
 
-from orchestrator.logs import ContainerLog
+from orchestrator.logs import ContainerLog, LogSink
 
 
 class FailingStream(io.StringIO):
-    """A text stream whose writes fail with `code` while `failing` is set."""
+    """A terminal whose writes fail with `code` while `failing` is set."""
 
     def __init__(self, code: int) -> None:
         super().__init__()
@@ -20,16 +21,29 @@ class FailingStream(io.StringIO):
         return super().write(text)
 
 
+class FailingFile(io.BytesIO):
+    """An unbuffered file, as LogSink opens one, on a disk that is full
+    while `full` is set: what cannot be written is not kept."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.full = True
+
+    def write(self, data: bytes) -> int:  # type: ignore[override]
+        if self.full:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return super().write(data)
+
+
 def test_a_full_disk_drops_lines_until_there_is_room_again() -> None:
-    file = FailingStream(errno.ENOSPC)
+    file = FailingFile()
     console = io.StringIO()
     log = ContainerLog("demo-web-1", file, console, 10)
     log.write_line("stdout", "lost")
     log.write_line("stdout", "lost too")
-    file.failing = False
+    file.full = False
     log.write_line("stderr", "kept")
-    assert file.getvalue().endswith(" stderr kept\n")
-    assert "lost" not in file.getvalue()
+    assert [line.split(b" ", 1)[1] for line in file.getvalue().splitlines()] == [b"stderr kept"]
     assert console.getvalue().splitlines() == [
         "demo-web-1 | lost",
         "demo-web-1 | lost too",
@@ -37,15 +51,29 @@ def test_a_full_disk_drops_lines_until_there_is_room_again() -> None:
     ]
 
 
+def test_the_log_file_is_written_without_a_buffer(tmp_path: Path) -> None:
+    path = tmp_path / "logs" / "demo-web-1.log"
+    log = LogSink(None, 10).open("demo-web-1", path)
+    log.write_line("stdout", "on disk at once")
+    assert path.read_text().endswith(" stdout on disk at once\n")
+    log.close()
+
+
+def test_a_log_file_on_a_full_device_does_not_raise() -> None:
+    with open("/dev/full", "ab", buffering=0) as full:
+        log = ContainerLog("demo-web-1", full, None, 10)
+        log.write_line("stdout", "nowhere to go")
+
+
 def test_a_terminal_that_went_away_is_not_written_again() -> None:
     console = FailingStream(errno.EPIPE)
-    file = io.StringIO()
+    file = io.BytesIO()
     log = ContainerLog("demo-web-1", file, console, 10)
     log.write_line("stdout", "first")
     console.failing = False
     log.write_line("stdout", "second")
     assert console.getvalue() == ""
-    assert [line.split(" ", 1)[1] for line in file.getvalue().splitlines()] == [
-        "stdout first",
-        "stdout second",
+    assert [line.split(b" ", 1)[1] for line in file.getvalue().splitlines()] == [
+        b"stdout first",
+        b"stdout second",
     ]

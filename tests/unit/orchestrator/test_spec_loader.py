@@ -203,6 +203,10 @@ def test_restart_policies(tmp_path: Path, body: str, expected: RestartPolicy) ->
         ("on-failure:-1", "'on-failure:-1': the count must be a whole number from 0 to 2147483647"),
         ("on-failure:²", "'on-failure:²': the count must be a whole number from 0 to 2147483647"),
         (
+            "on-failure:" + "9" * 5000,
+            f"'on-failure:{'9' * 5000}': the count must be a whole number from 0 to 2147483647",
+        ),
+        (
             "on-failure:2147483648",
             "'on-failure:2147483648': the count must be a whole number from 0 to 2147483647",
         ),
@@ -1074,6 +1078,14 @@ def test_invalid_top_level_name_is_reported_with_the_other_problems(shop_dir: Pa
         f"{path}:4:5: services.web.imgae: unknown key",
         f"{path}:3:3: services.web: needs an image (or a build section)",
     ]
+
+
+def test_a_bad_top_level_name_overridden_by_the_project_flag_is_not_checked(
+    shop_dir: Path,
+) -> None:
+    path = write(shop_dir, "name: MyApp\nservices:\n  web:\n    image: alpine\n")
+    assert load(path, project_flag="good").name == "good"
+    assert load(path, shell={"COMPOSE_PROJECT_NAME": "fromenv"}).name == "fromenv"
 
 
 def test_a_top_level_name_that_is_not_a_string(shop_dir: Path) -> None:

@@ -1,5 +1,6 @@
 """find_compose_files and project_name: which files, and what the project is called."""
 
+import os
 import re
 from pathlib import Path
 
@@ -125,3 +126,13 @@ def test_compose_file_names_the_files_when_no_f_is_given(tmp_path: Path) -> None
     environ = {"COMPOSE_FILE": "a.yaml:b.yaml"}
     assert find_compose_files([], tmp_path, environ) == (base, extra)
     assert find_compose_files(["compose.yaml"], tmp_path, environ) == (tmp_path / "compose.yaml",)
+
+
+def test_an_explicit_file_may_be_a_pipe_as_dev_stdin_is(tmp_path: Path) -> None:
+    read, write = os.pipe()
+    try:
+        pipe = Path(f"/proc/self/fd/{read}")
+        assert find_compose_files([str(pipe)], tmp_path) == (pipe,)
+    finally:
+        os.close(read)
+        os.close(write)

@@ -273,3 +273,41 @@ async def test_a_stop_that_overruns_its_bound_is_ended_by_kills_and_torn_down(
             await stack.run()
     assert len(teardown.calls) == 1
     assert teardown.calls[0][0] == pytest.approx(5.0 + stack.stop_bound)
+
+
+class FailingTeardown(Teardown):
+    async def __call__(self, paths: ProjectPaths) -> None:
+        await super().__call__(paths)
+        raise StackError("could not remove everything of project demo: busy cgroup")
+
+
+async def test_a_failed_removal_does_not_hide_the_error_that_stopped_the_stack(
+    autojump_clock: MockClock, journal: Journal
+) -> None:
+    failure = StackError("container demo-b-1: network setup failed")
+    stack, _, _ = make_stack(journal, Run(), prepare_errors={"b": failure})
+    stack._teardown = teardown = FailingTeardown(journal)
+    with (
+        trio.fail_after(BOUND),
+        pytest.RaisesGroup(
+            pytest.RaisesExc(StackError, match="network setup failed"), flatten_subgroups=True
+        ),
+    ):
+        await stack.run()
+    assert len(teardown.calls) == 1
+
+
+async def test_a_failed_removal_after_an_orderly_stop_is_raised(
+    autojump_clock: MockClock, journal: Journal
+) -> None:
+    stack, _, _ = make_stack(journal, Run())
+    stack._teardown = FailingTeardown(journal)
+    with (
+        trio.fail_after(BOUND),
+        pytest.RaisesGroup(
+            pytest.RaisesExc(StackError, match="busy cgroup"), flatten_subgroups=True
+        ),
+    ):
+        async with trio.open_nursery() as nursery:
+            await nursery.start(stack.run)
+            stack.request_stop()

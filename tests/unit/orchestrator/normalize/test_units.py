@@ -42,6 +42,9 @@ def test_sizes(value: object, size: int) -> None:
         pytest.param(1.5, "1.5 is not a size such as 512m, 1gb or 1024", id="float"),
         pytest.param(True, "True is not a size such as 512m, 1gb or 1024", id="boolean"),
         pytest.param(None, "None is not a size such as 512m, 1gb or 1024", id="null"),
+        pytest.param("9" * 400 + "k", f"'{'9' * 400}k' is larger than any size can be", id="huge"),
+        pytest.param("9e18", "'9e18' is not a size such as 512m, 1gb or 1024", id="exponent"),
+        pytest.param("9000p", "'9000p' is larger than any size can be", id="too-many-bytes"),
     ],
 )
 def test_size_errors(value: object, message: str) -> None:

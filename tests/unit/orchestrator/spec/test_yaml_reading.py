@@ -80,6 +80,9 @@ def test_an_aliased_mapping_with_a_merge_key_is_read_the_same_each_time(tmp_path
         ("0440", "288"),  # octal, as Go reads it (`mode: 0440`)
         ("0o17", "15"),
         ("0x1F", "31"),
+        ("0X1F", "31"),
+        ("0b_", "0b_"),
+        ("18446744073709551615", "18446744073709551615"),
         ("-12", "-12"),
         ("1_000", "1000"),
         ("1e3", "1000"),
@@ -116,11 +119,31 @@ def test_nested_aliases_expanding_into_too_many_values_are_refused(tmp_path: Pat
         ),
         (
             "services:\n  web:\n    image: alpine\n    labels:\n      ? [a]\n      : b\n",
-            ":5:9: a mapping or a list cannot be a key",
+            ":5:9: a mapping, list or set cannot be a key",
+        ),
+        (
+            "services:\n  web:\n    image: alpine\n    labels:\n      ? !!set {a}\n      : b\n",
+            ":5:9: a mapping, list or set cannot be a key",
+        ),
+        (
+            "services:\n  web:\n    image: alpine\n    stop_grace_period: 18446744073709551616\n",
+            ":4:24: the number 18446744073709551616 is too large (64 bits)",
+        ),
+        (
+            "services:\n  web:\n    image: alpine\n    labels: &l\n      <<: *l\n",
+            ":4:13: an alias is used inside its own anchor",
+        ),
+        (
+            "services:\n  web:\n    image: alpine\n    labels:\n      <<: [a]\n",
+            ":5:12: `<<` merges a mapping or a list of mappings",
+        ),
+        (
+            "x: " + "[" * 500 + "]" * 500 + "\nservices:\n  web:\n    image: alpine\n",
+            ": invalid YAML: nested too deeply",
         ),
         (
             "services:\n  web:\n    image: alpine\n    labels:\n      x: " + "1" * 5000 + "\n",
-            ":5:10: a number of 5000 digits is too long",
+            ":5:10: the number " + "1" * 40 + " is too large (64 bits)",
         ),
         (
             'services:\n  web:\n    image: alpine\n    labels:\n      x: "a\x07b"\n',
@@ -150,3 +173,24 @@ def test_keys_are_the_text_written_as_in_compose(tmp_path: Path) -> None:
 def test_a_number_key_and_the_same_text_quoted_are_one_key(tmp_path: Path) -> None:
     path = write(tmp_path, "services:\n  1:\n    image: alpine\n  '1':\n    image: alpine\n")
     assert only_problem(path) == f"{path}:4:3: duplicate key '1' in one mapping"
+
+
+def test_merged_mappings_keep_their_own_overrides_and_the_first_source_wins(
+    tmp_path: Path,
+) -> None:
+    path = write(
+        tmp_path,
+        """
+        x-e: &e {A: "1", B: b}
+        x-f: &f {<<: *e, A: "2"}
+        x-g: &g {A: "3", C: c}
+        services:
+          web:
+            image: alpine
+            environment:
+              <<: [*f, *g]
+              D: d
+        """,
+    )
+    environment = dict(load(path).service("web").environment)
+    assert environment == {"A": "2", "B": "b", "C": "c", "D": "d"}
