@@ -30,7 +30,7 @@ from orchestrator.paths import ProjectPaths
 from orchestrator.plan import StackPlan, container_layouts, make_plan
 from orchestrator.service import Container, State
 from orchestrator.spec import ProjectSpec
-from orchestrator.supervisor import Stack
+from orchestrator.supervisor import TEARDOWN_MARGIN, Stack
 from runtime.engine import Engine, become_subreaper
 from runtime.errors import ContainerRuntimeError
 from runtime.images import Image
@@ -275,7 +275,10 @@ async def _remove_reporting_failure(paths: ProjectPaths, engine: Engine) -> None
     """Remove the project's objects while another error is on its way out;
     a failure here is logged so that it does not hide that error."""
     try:
-        await remove_project_objects(paths, engine)
+        with trio.move_on_after(TEARDOWN_MARGIN) as removing:
+            await remove_project_objects(paths, engine)
+        if removing.cancelled_caught:
+            _log.error("removing the stack did not finish in time", project=paths.project)
     except Exception as exc:  # noqa: BLE001 - logged, so that it does not hide the other
         _log.error("cleanup failed", error=str(exc))
 

@@ -39,7 +39,7 @@ class ContainerLog:
     def write_line(self, stream: str, text: str) -> None:
         stamp = datetime.datetime.now(datetime.UTC).isoformat(timespec="microseconds")
         try:
-            self._file.write(f"{stamp} {stream} {text}\n".encode())
+            _write_all(self._file, f"{stamp} {stream} {text}\n".encode())
         except OSError as exc:
             if not self._dropping:
                 self._dropping = True
@@ -84,6 +84,14 @@ async def pump(fd: int, stream: str, log: ContainerLog) -> None:
                 log.write_line(stream, line.decode(errors="replace"))
     if pending:
         log.write_line(stream, pending.decode(errors="replace"))
+
+
+def _write_all(file: IO[bytes], data: bytes) -> None:
+    """Write all of `data` to an unbuffered file, which may take only part of
+    it (a disk that fills up in the middle of a line)."""
+    view = memoryview(data)
+    while view:
+        view = view[file.write(view) or 0 :]
 
 
 def _warn(event: str, container: str, error: OSError) -> None:

@@ -12,7 +12,7 @@ from collections.abc import Awaitable, Callable, Mapping
 import trio
 
 from netplug.errors import NetworkError
-from orchestrator.errors import CorralError, StackError
+from orchestrator.errors import StackError
 from orchestrator.logconfig import get_logger
 from orchestrator.network_relay import LocalNetwork, NetworkOps
 from orchestrator.paths import ProjectPaths
@@ -100,7 +100,7 @@ class Stack:
                     raise StackError(
                         f"removing project {project} did not finish within {TEARDOWN_MARGIN:.0f} s"
                     )
-            except CorralError as exc:
+            except Exception as exc:
                 if not failing:
                     raise
                 _log.error("cleanup failed", error=str(exc))

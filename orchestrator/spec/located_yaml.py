@@ -156,7 +156,7 @@ class _LocatingLoader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: i
             sources = (
                 value_node.value if isinstance(value_node, yaml.SequenceNode) else [value_node]
             )
-            for source in sources:
+            for source in dict.fromkeys(sources):  # a source listed twice adds nothing
                 if not isinstance(source, yaml.MappingNode):
                     raise YamlSyntaxError(
                         *self.mark_of(source)[1:], "`<<` merges a mapping or a list of mappings"
@@ -200,8 +200,9 @@ class _LocatingLoader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: i
 
 
 def _key_identity(node: yaml.Node) -> object:
-    """What makes two merged keys the same key: a scalar's tag and text."""
-    return (node.tag, node.value) if isinstance(node, yaml.ScalarNode) else id(node)
+    """What makes two merged keys the same key: a scalar's text, as a key is
+    named by its text (`1` and `'1'` are one key)."""
+    return node.value if isinstance(node, yaml.ScalarNode) else id(node)
 
 
 def _mapping(loader: _LocatingLoader, node: yaml.Node) -> dict[Any, Any]:
@@ -240,7 +241,7 @@ def _integer(loader: _LocatingLoader, node: yaml.Node) -> int:
         text = text[2:]
     elif len(text) > 1 and text.startswith("0") and not set(text) & {"8", "9"}:
         base = 8
-    if len(text) > 64 or abs(number := sign * int(text, base or 10)) >= 2**64:
+    if len(text.lstrip("0")) > 64 or abs(number := sign * int(text, base or 10)) >= 2**64:
         line, column = loader.mark_of(node)[1:]
         raise YamlSyntaxError(line, column, f"the number {written[:40]} is too large (64 bits)")
     return number
@@ -250,7 +251,7 @@ _SCALARS = (
     (_BOOL_TAG, "true|True|TRUE|false|False|FALSE", "tTfF"),
     (
         _INT_TAG,
-        "[-+]?(?:0[bB][01][01_]*|0[oO][0-7][0-7_]*|0[xX][0-9a-fA-F][0-9a-fA-F_]*|[0-9][0-9_]*)",
+        "[-+]?(?:0[bB]_?[01][01_]*|0[oO]_?[0-7][0-7_]*|0[xX]_?[0-9a-fA-F][0-9a-fA-F_]*|[0-9][0-9_]*)",
         "-+0123456789",
     ),
     (

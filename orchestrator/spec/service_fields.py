@@ -169,7 +169,7 @@ def restart(value: Any, _: FieldContext) -> RestartPolicy:
     if mode is not RestartMode.ON_FAILURE:
         raise NormalizeError(f"{value!r}: only on-failure takes a count, as on-failure:3")
     if (
-        len(retries_text) > len(str(MAX_RESTART_COUNT))
+        len(retries_text.lstrip("0")) > len(str(MAX_RESTART_COUNT))
         or not _COUNT.fullmatch(retries_text)
         or int(retries_text) > MAX_RESTART_COUNT
     ):

@@ -18,6 +18,8 @@ def parse_size(value: object) -> int:
     if isinstance(value, int) and not isinstance(value, bool):
         if value < 0:
             raise NormalizeError(f"{value!r} is not a size (negative)")
+        if value >= 2**63:
+            raise NormalizeError(f"{value!r} is larger than any size can be")
         return value
     match = _SIZE.fullmatch(value) if isinstance(value, str) else None
     if match is None:

@@ -2,9 +2,11 @@
 
 import errno
 import io
+import subprocess
+import sys
 from pathlib import Path
 
-from orchestrator.logs import ContainerLog, LogSink
+from orchestrator.logs import ContainerLog
 
 
 class FailingStream(io.StringIO):
@@ -51,12 +53,32 @@ def test_a_full_disk_drops_lines_until_there_is_room_again() -> None:
     ]
 
 
-def test_the_log_file_is_written_without_a_buffer(tmp_path: Path) -> None:
-    path = tmp_path / "logs" / "demo-web-1.log"
-    log = LogSink(None, 10).open("demo-web-1", path)
-    log.write_line("stdout", "on disk at once")
-    assert path.read_text().endswith(" stdout on disk at once\n")
-    log.close()
+FILE_SIZE_LIMIT = """
+import resource, signal, sys
+from pathlib import Path
+from orchestrator.logs import LogSink
+
+path = Path(sys.argv[1])
+log = LogSink(None, 10).open("demo-web-1", path)
+log.write_line("stdout", "first")
+signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # writes past the limit fail with EFBIG
+_, hard = resource.getrlimit(resource.RLIMIT_FSIZE)
+resource.setrlimit(resource.RLIMIT_FSIZE, (path.stat().st_size, hard))
+log.write_line("stdout", "dropped: the disk is full")
+resource.setrlimit(resource.RLIMIT_FSIZE, (hard, hard))
+log.write_line("stdout", "third")
+"""
+
+
+def test_a_line_dropped_on_a_full_disk_does_not_come_back_later(tmp_path: Path) -> None:
+    # A file size limit stands in for a full disk: a buffered file would keep
+    # the line it could not write and write it with the next one.
+    path = tmp_path / "demo-web-1.log"
+    subprocess.run([sys.executable, "-c", FILE_SIZE_LIMIT, str(path)], check=True, timeout=60)
+    assert [line.split(" ", 1)[1] for line in path.read_text().splitlines()] == [
+        "stdout first",
+        "stdout third",
+    ]
 
 
 def test_a_log_file_on_a_full_device_does_not_raise() -> None:

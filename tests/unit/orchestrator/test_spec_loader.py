@@ -186,6 +186,7 @@ def test_plain_string_keys(tmp_path: Path, body: str, field: str, expected: str)
         ("restart: on-failure", RestartPolicy(RestartMode.ON_FAILURE)),
         ("restart: on-failure:3", RestartPolicy(RestartMode.ON_FAILURE, 3)),
         ("restart: on-failure:0", RestartPolicy(RestartMode.ON_FAILURE, 0)),
+        ("restart: on-failure:0000000000005", RestartPolicy(RestartMode.ON_FAILURE, 5)),
         ("restart: unless-stopped", RestartPolicy(RestartMode.UNLESS_STOPPED)),
     ],
 )

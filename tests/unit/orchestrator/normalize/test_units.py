@@ -45,6 +45,7 @@ def test_sizes(value: object, size: int) -> None:
         pytest.param("9" * 400 + "k", f"'{'9' * 400}k' is larger than any size can be", id="huge"),
         pytest.param("9e18", "'9e18' is not a size such as 512m, 1gb or 1024", id="exponent"),
         pytest.param("9000p", "'9000p' is larger than any size can be", id="too-many-bytes"),
+        pytest.param(2**63, f"{2**63} is larger than any size can be", id="too-large-integer"),
     ],
 )
 def test_size_errors(value: object, message: str) -> None:

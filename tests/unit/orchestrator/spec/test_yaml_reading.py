@@ -82,6 +82,7 @@ def test_an_aliased_mapping_with_a_merge_key_is_read_the_same_each_time(tmp_path
         ("0x1F", "31"),
         ("0X1F", "31"),
         ("0b_", "0b_"),
+        ("0x_1F", "31"),
         ("18446744073709551615", "18446744073709551615"),
         ("-12", "-12"),
         ("1_000", "1000"),
@@ -194,3 +195,20 @@ def test_merged_mappings_keep_their_own_overrides_and_the_first_source_wins(
     )
     environment = dict(load(path).service("web").environment)
     assert environment == {"A": "2", "B": "b", "C": "c", "D": "d"}
+
+
+def test_merged_keys_written_with_and_without_quotes_are_one_key(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        """
+        x-e: &e {"1": a}
+        x-f: &f {<<: *e, 1: b}
+        x-g: &g {1: c}
+        services:
+          web:
+            image: alpine
+            labels:
+              <<: [*g, *f]
+        """,
+    )
+    assert dict(load(path).service("web").labels) == {"1": "c"}
