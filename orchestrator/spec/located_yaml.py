@@ -131,7 +131,7 @@ class _LocatingLoader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: i
         elif node in self.recursive_objects:
             raise YamlSyntaxError(*self.mark_of(node)[1:], "an alias is used inside its own anchor")
         try:
-            return super().construct_object(node, deep)
+            return yaml.constructor.BaseConstructor.construct_object(self, node, deep)
         except ValueError as exc:  # `!!int abc`, say
             raise YamlSyntaxError(*self.mark_of(node)[1:], f"invalid value: {exc}") from None
 
@@ -176,12 +176,10 @@ class _LocatingLoader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: i
         mapping = located_dict(self.mark_of(node))
         written_keys: set[Any] = set()
         for index, (key_node, value_node) in enumerate(node.value):
-            key = self.construct_object(key_node, deep=True)
-            if isinstance(key_node, yaml.ScalarNode) and not isinstance(key, str):
-                key = key_node.value  # `true:` or `1:` names "true" or "1", as in Compose
             key_mark = self.mark_of(key_node)
-            if isinstance(key, dict | list | set):
+            if not isinstance(key_node, yaml.ScalarNode):
                 raise YamlSyntaxError(*key_mark[1:], "a mapping, list or set cannot be a key")
+            key = key_node.value  # the text written: `true:` or `1:` names "true" or "1"
             if index >= merged:  # a written key may override a merged one, not itself
                 if key in written_keys:
                     raise YamlSyntaxError(*key_mark[1:], f"duplicate key {key!r} in one mapping")
