@@ -8,6 +8,7 @@ Every step is idempotent.
 
 import shutil
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 import trio
 
@@ -27,27 +28,19 @@ async def remove_project_objects(paths: ProjectPaths, engine: Engine) -> None:
     running, and what failed is raised as one StackError at the end."""
     failures: list[str] = []
 
-    async def attempt(step: Callable[..., Awaitable[object]], *args: object) -> None:
+    async def attempt(step: Callable[..., Awaitable[Any]], *args: object) -> Any:
+        """`step`'s result; None, its failure recorded, when it fails."""
         try:
-            await step(*args)
+            return await step(*args)
         except (CorralError, ContainerRuntimeError, NetworkError, OSError) as exc:
             failures.append(str(exc))
+            return None
 
-    try:
-        containers = await engine.list()
-    except (ContainerRuntimeError, OSError) as exc:  # the runtime is missing or broken
-        failures.append(str(exc))
-        containers = []
-    for container in containers:
+    for container in await attempt(engine.list) or []:
         await attempt(engine.delete, container.id)
     for name in list_netns(paths.kernel_prefix):
         await attempt(remove_netns, name)
-    try:
-        bridges = await links_labelled(paths.link_label_prefix)
-    except NetworkError as exc:
-        failures.append(str(exc))
-        bridges = []
-    for link in bridges:
+    for link in await attempt(links_labelled, paths.link_label_prefix) or []:
         await attempt(remove_bridge, link)
     await attempt(trio.to_thread.run_sync, remove_cgroups, paths.kernel_prefix)
     await attempt(trio.to_thread.run_sync, _remove_files, paths)

@@ -159,14 +159,7 @@ class DocumentLoader:
         if not isinstance(base_name, str):
             self.problems.add(mark, key, "must be a service name or a mapping with `service`")
             return None
-        unknown = [str(k) for k in extends if k not in ("file", "service")]
-        for other_key in unknown:
-            self.problems.add(
-                extends.key_mark(other_key),
-                f"{key}.{other_key}",
-                "unknown key; expected file, service",
-            )
-        if unknown:
+        if self._has_unknown_keys(extends, ("file", "service"), key):
             return None
         base_file = extends.get("file")
         base_services: LocatedDict | None
@@ -221,12 +214,7 @@ class DocumentLoader:
         if not isinstance(entry, LocatedDict) or "path" not in entry:
             self.problems.add(mark, key, "must be a file path or a mapping with `path`")
             return None
-        unknown = sorted(str(k) for k in entry if k not in _INCLUDE_KEYS)
-        for name in unknown:
-            expected = ", ".join(_INCLUDE_KEYS)
-            self.problems.add(
-                entry.key_mark(name), f"{key}.{name}", f"unknown key; expected {expected}"
-            )
+        unknown = self._has_unknown_keys(entry, _INCLUDE_KEYS, key)
         raw_paths = _strings(entry["path"])
         raw_env = _strings(entry.get("env_file", []))
         directory = entry.get("project_directory")
@@ -259,6 +247,17 @@ class DocumentLoader:
         included = loader.load(files, chain)
         relocate_document(included, project_dir)
         return included
+
+    def _has_unknown_keys(self, mapping: LocatedDict, allowed: Sequence[str], key: str) -> bool:
+        """Report each key of `mapping` not in `allowed`; whether there was one."""
+        unknown = sorted(str(k) for k in mapping if k not in allowed)
+        for name in unknown:
+            self.problems.add(
+                mapping.key_mark(name),
+                f"{key}.{name}",
+                f"unknown key; expected {', '.join(allowed)}",
+            )
+        return bool(unknown)
 
     def _add_resources(
         self, document: LocatedDict, included: LocatedDict, mark: Mark, key: str

@@ -57,7 +57,9 @@ class FieldContext:
 Parser = Callable[[Any, FieldContext], Any]
 
 _TRUE = {"true", "yes", "on", "1"}
-_COUNT = re.compile("[0-9]+")
+_COUNT = re.compile("0*[0-9]{1,10}")
+"""A count of ten digits at most (leading zeros aside), so int() never
+reads thousands."""
 MAX_RESTART_COUNT = 2**31 - 1
 _FALSE = {"false", "no", "off", "0"}
 
@@ -168,11 +170,7 @@ def restart(value: Any, _: FieldContext) -> RestartPolicy:
         return RestartPolicy(mode)
     if mode is not RestartMode.ON_FAILURE:
         raise NormalizeError(f"{value!r}: only on-failure takes a count, as on-failure:3")
-    if (
-        len(retries_text.lstrip("0")) > len(str(MAX_RESTART_COUNT))
-        or not _COUNT.fullmatch(retries_text)
-        or int(retries_text) > MAX_RESTART_COUNT
-    ):
+    if not _COUNT.fullmatch(retries_text) or int(retries_text) > MAX_RESTART_COUNT:
         raise NormalizeError(
             f"{value!r}: the count must be a whole number from 0 to {MAX_RESTART_COUNT}"
         )
