@@ -100,6 +100,8 @@ def _run(args: argparse.Namespace) -> int:
         configure_logging()
     roots = StateRoots.from_environ()
     try:
+        if args.command != "config":  # the one command that never touches state
+            roots.secure()
         return _command(args.command)(args, roots)
     except CorralError as exc:
         print(f"corral: {exc}", file=sys.stderr)

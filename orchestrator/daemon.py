@@ -34,6 +34,7 @@ from orchestrator.supervisor import TEARDOWN_MARGIN, Stack
 from runtime.engine import Engine, become_subreaper
 from runtime.errors import ContainerRuntimeError
 from runtime.images import Image
+from runtime.private import private_directory, write_private_file
 
 _log = get_logger("corral")
 
@@ -160,8 +161,8 @@ async def supervise(
     `console`) it stops too once every container has exited for good."""
     become_subreaper()
     paths = plan.paths
-    paths.run.mkdir(parents=True, exist_ok=True)
-    paths.pid_file.write_text(f"{os.getpid()}\n")
+    private_directory(paths.run)
+    write_private_file(paths.pid_file, f"{os.getpid()}\n".encode())
     sink = LogSink(console, max(len(c.name) for c in plan.containers))
     logs = {c.name: sink.open(c.name, paths.log_file(c.name)) for c in plan.containers}
     containers = {

@@ -17,6 +17,7 @@ from orchestrator.service import StartFailed
 from runtime.engine import ContainerProcess, Engine
 from runtime.errors import ContainerRuntimeError, EngineError
 from runtime.oci import ContainerConfig, write_bundle
+from runtime.private import private_directory
 from runtime.process import docker_env, process_args
 from runtime.rootfs import mount_overlay
 from runtime.users import resolve_user
@@ -60,6 +61,7 @@ def _write_root(layout: ContainerLayout, paths: ProjectPaths, engine: Engine) ->
     service, image = layout.service, layout.image
     layer = paths.layer(layout.name)
     rootfs = paths.rootfs(layout.name)
+    private_directory(layer)  # upper, below it, keeps its mode: it is the container's `/`
     mount_overlay(image.layers, layer / "upper", layer / "work", rootfs)
     volumes = prepare_volumes(image.config.volumes, rootfs, layer / "volumes")
 

@@ -15,6 +15,7 @@ from typing import IO
 import trio
 
 from orchestrator.logconfig import get_logger
+from runtime.private import open_private_append, private_directory
 
 _log = get_logger("corral")
 _CHUNK = 65536
@@ -69,8 +70,9 @@ class LogSink:
         """The container's log, appended to without a buffer: a line is on
         disk when it has been written, and one that could not be is gone,
         not kept to reappear later out of its order."""
-        path.parent.mkdir(parents=True, exist_ok=True)
-        return ContainerLog(name, path.open("ab", buffering=0), self.console, self.width)
+        private_directory(path.parent)
+        file = os.fdopen(open_private_append(path), "ab", buffering=0)
+        return ContainerLog(name, file, self.console, self.width)
 
 
 async def pump(fd: int, stream: str, log: ContainerLog) -> None:

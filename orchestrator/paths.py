@@ -15,6 +15,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from orchestrator.errors import CorralError
+from runtime.private import private_directory
+
 
 @dataclass(frozen=True)
 class StateRoots:
@@ -27,6 +30,15 @@ class StateRoots:
             Path(environ.get("CORRAL_RUN_ROOT", "/run/corral")),
             Path(environ.get("CORRAL_DATA_ROOT", "/var/lib/corral")),
         )
+
+    def secure(self) -> None:
+        """Make both roots, or tighten them, so that no other user can reach
+        anything under them (see `runtime.private`)."""
+        for root in (self.run, self.data):
+            try:
+                private_directory(root)
+            except OSError as exc:
+                raise CorralError(f"cannot make state root {root}: {exc.strerror}") from exc
 
     @property
     def images(self) -> Path:

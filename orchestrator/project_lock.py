@@ -17,12 +17,13 @@ from collections.abc import Iterator
 
 from orchestrator.errors import ProjectBusy
 from orchestrator.paths import ProjectPaths
+from runtime.private import private_directory
 
 
 def try_lock(paths: ProjectPaths) -> int | None:
     """The locked file's descriptor (close it to unlock), or None if another
     process holds the lock."""
-    paths.lock_file.parent.mkdir(parents=True, exist_ok=True)
+    private_directory(paths.lock_file.parent)
     fd = os.open(paths.lock_file, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
     try:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)

@@ -28,6 +28,7 @@ from orchestrator import project_lock
 from orchestrator.errors import CorralError, ProjectBusy
 from orchestrator.paths import ProjectPaths
 from orchestrator.uncollected import uncollected
+from runtime.private import open_private_append, private_directory
 
 if TYPE_CHECKING:
     from orchestrator.spec import ProjectSpec
@@ -170,8 +171,9 @@ def _become_supervisor(
         except ProjectBusy as exc:
             _report(report_fd, f"error: {exc}\n")
             os._exit(1)
-        paths.run.mkdir(parents=True, exist_ok=True)
-        log = open(paths.supervisor_log, "a", buffering=1, encoding="utf-8")  # noqa: SIM115
+        private_directory(paths.run)
+        log_fd = open_private_append(paths.supervisor_log)
+        log = os.fdopen(log_fd, "a", buffering=1, encoding="utf-8")
         null = os.open(os.devnull, os.O_RDONLY)
         os.dup2(null, 0)
         os.dup2(log.fileno(), 1)

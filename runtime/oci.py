@@ -8,10 +8,11 @@ namespaces; the network namespace is one the caller made, given as a path.
 
 import copy
 import json
-import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from runtime.private import private_directory, write_private_file
 
 OCI_VERSION = "1.0.2"
 
@@ -120,8 +121,7 @@ def render(config: ContainerConfig, rootfs: Path) -> dict[str, Any]:
 
 
 def write_bundle(config: ContainerConfig, bundle: Path, rootfs: Path) -> None:
-    """Write bundle/config.json atomically (a crash never leaves half a file)."""
-    bundle.mkdir(parents=True, exist_ok=True)
-    partial = bundle / "config.json.partial"
-    partial.write_text(json.dumps(render(config, rootfs)), encoding="utf-8")
-    os.replace(partial, bundle / "config.json")
+    """Write bundle/config.json atomically, readable by root only: it holds
+    the container's environment, and so its secrets."""
+    private_directory(bundle)
+    write_private_file(bundle / "config.json", json.dumps(render(config, rootfs)).encode())

@@ -11,6 +11,7 @@ from typing import Any
 import trio
 
 from orchestrator.control.address import socket_address
+from runtime.private import private_directory
 
 _MAX_REQUEST = 1 << 20
 _FDS_PER_REQUEST = 3
@@ -22,7 +23,7 @@ async def serve(
     path: Path, handler: Handler, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED
 ) -> None:
     """Answer requests on `path` until cancelled; the socket file is removed."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+    private_directory(path.parent)
     _remove_socket(path)
     listener = trio.socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     try:

@@ -43,6 +43,7 @@ from runtime.images.media import (
     parse_manifest,
 )
 from runtime.images.reference import normalize_reference
+from runtime.private import private_directory
 
 if TYPE_CHECKING:
     from runtime.images.compression import Reader
@@ -190,8 +191,8 @@ class ImageStore:
     # Writing content
 
     def prepare(self) -> None:
-        self.blobs.mkdir(parents=True, exist_ok=True)
-        self.layers.mkdir(exist_ok=True)
+        private_directory(self.blobs)
+        private_directory(self.layers)
         layout = self.root / "oci-layout"
         if not layout.exists():
             _atomic_write(layout, _canonical_json({"imageLayoutVersion": "1.0.0"}))
@@ -393,7 +394,7 @@ class ImageStore:
 
     @contextmanager
     def _locked(self) -> Iterator[None]:
-        self.root.mkdir(parents=True, exist_ok=True)
+        private_directory(self.root)
         with _flock(self.root / ".lock", fcntl.LOCK_EX):
             yield
 
