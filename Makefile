@@ -3,7 +3,7 @@ SHELL := /bin/bash
 VENV := .venv
 BIN := $(VENV)/bin
 PYTHON ?= python3
-DEBIAN_PACKAGES := runc crun busybox-static iproute2 util-linux docker-registry skopeo apache2-utils openssl
+DEBIAN_PACKAGES := runc crun busybox-static iproute2 util-linux docker-registry skopeo apache2-utils openssl golang-github-containers-common
 
 .PHONY: demo test bench lint system-deps venv demo-image
 

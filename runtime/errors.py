@@ -8,9 +8,12 @@ ContainerRuntimeError      base of every error below
  │    ├── AuthenticationError  the registry wants credentials, or refused them
  │    └── ManifestUnknown  the registry has no such repository, tag or digest
  ├── MountError            an overlay, bind or other mount that failed
+ ├── SeccompError          a seccomp profile that is missing, unreadable or invalid
  └── EngineError           the OCI runtime binary refused an operation;
                            carries the runtime's own reason
 """
+
+from pathlib import Path
 
 
 class ContainerRuntimeError(Exception):
@@ -58,6 +61,23 @@ class ManifestUnknown(RegistryError):
 
 class MountError(ContainerRuntimeError):
     """A mount or unmount failed; the message names the target and errno."""
+
+
+class SeccompError(ContainerRuntimeError):
+    """A seccomp profile that cannot be read or is not a valid Docker-format profile.
+
+    `field` is where in the profile the problem is (`syscalls[3].action`), None when
+    the file as a whole is at fault; `hint` says how to get the file back.
+    """
+
+    def __init__(
+        self, path: Path, problem: str, field: str | None = None, hint: str | None = None
+    ) -> None:
+        where = f"seccomp profile {path}" if field is None else f"seccomp profile {path}, {field}"
+        super().__init__(f"{where}: {problem}" + ("" if hint is None else f" ({hint})"))
+        self.path = path
+        self.field = field
+        self.problem = problem
 
 
 class EngineError(ContainerRuntimeError):
