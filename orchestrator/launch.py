@@ -13,6 +13,7 @@ from orchestrator.errors import StackError
 from orchestrator.network_relay import LocalNetwork, NetworkOps
 from orchestrator.paths import ProjectPaths
 from orchestrator.plan import ContainerLayout, ContainerPlan
+from orchestrator.security import isolation_of
 from orchestrator.service import StartFailed
 from runtime.engine import ContainerProcess, Engine
 from runtime.errors import ContainerRuntimeError, EngineError
@@ -20,7 +21,7 @@ from runtime.oci import ContainerConfig, write_bundle
 from runtime.private import private_directory
 from runtime.process import docker_env, process_args
 from runtime.rootfs import mount_overlay
-from runtime.users import resolve_user
+from runtime.users import resolve_groups, resolve_user
 from runtime.volumes import prepare_volumes
 
 _ETC_FILES = ("hosts", "hostname", "resolv.conf")
@@ -72,6 +73,7 @@ def _write_root(layout: ContainerLayout, paths: ProjectPaths, engine: Engine) ->
     (etc / "resolv.conf").write_text(render_resolv_conf(), encoding="utf-8")
 
     user = resolve_user(service.user or image.config.user, rootfs)
+    groups = resolve_groups(service.group_add, rootfs)
     args = process_args(
         image.config.entrypoint, image.config.cmd, service.entrypoint, service.command
     )
@@ -85,11 +87,15 @@ def _write_root(layout: ContainerLayout, paths: ProjectPaths, engine: Engine) ->
         cwd=service.working_dir or image.config.working_dir or "/",
         uid=user.uid,
         gid=user.gid,
-        additional_gids=user.additional_gids,
+        additional_gids=(
+            *user.additional_gids,
+            *(g for g in groups if g not in user.additional_gids),
+        ),
         hostname=hostname,
         netns=NETNS_DIR / layout.netns_name,
         cgroup_path=engine.cgroups_path(layout.cgroup_path),
         binds=(*((f"/etc/{name}", etc / name) for name in _ETC_FILES), *volumes),
+        isolation=isolation_of(service),
     )
     write_bundle(config, paths.bundle(layout.name), rootfs)
     engine.prepare_cgroups(layout.name, paths.bundle(layout.name))

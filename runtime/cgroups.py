@@ -132,9 +132,11 @@ def device_rule_lines() -> list[str]:
             for kind, major, minor, access in DEVICE_RULES]  # fmt: skip
 
 
-def prepare_cgroups(name: str, hierarchies: Sequence[Hierarchy]) -> None:
+def prepare_cgroups(
+    name: str, hierarchies: Sequence[Hierarchy], allowed_devices: Sequence[str] = ()
+) -> None:
     """Make cgroup `name` under our own in each hierarchy, the devices one
-    limited to DEVICE_RULES."""
+    limited to DEVICE_RULES and the `allowed_devices` lines ("c 10:229 rwm")."""
     for hierarchy in hierarchies:
         cgroup = hierarchy.cgroup(name)
         cgroup.mkdir(exist_ok=True)
@@ -145,7 +147,7 @@ def prepare_cgroups(name: str, hierarchies: Sequence[Hierarchy]) -> None:
                     (cgroup / knob).write_text((cgroup.parent / knob).read_text())
         if "devices" in hierarchy.controllers:
             (cgroup / "devices.deny").write_text("a")
-            for rule in device_rule_lines():
+            for rule in (*device_rule_lines(), *allowed_devices):
                 (cgroup / "devices.allow").write_text(rule)
 
 

@@ -145,12 +145,13 @@ class _CgroupPlacement:
         """Where the container's runtime starts, if `creating` was called."""
         return self.joining(container_id) if container_id in self.by_container else None
 
-    def creating(self, container_id: str, cgroup: str | None) -> Placement:
-        """Make the container's cgroups, once until `forget`; where its
-        runtime starts."""
+    def creating(self, container_id: str, bundle: Path) -> Placement:
+        """Make the container's cgroups as its bundle says, once until
+        `forget`; where its runtime starts."""
         if container_id not in self.by_container:
+            cgroup, devices = _bundle_cgroup(bundle)
             if cgroup:
-                cgroups.prepare_cgroups(cgroup, self.hierarchies)
+                cgroups.prepare_cgroups(cgroup, self.hierarchies, devices)
             self.by_container[container_id] = cgroup
         return self.joining(container_id)
 
@@ -214,7 +215,7 @@ class Engine:
 
     def _creating(self, container_id: str, bundle: Path) -> Placement:
         assert self._placement is not None
-        return self._placement.creating(container_id, _cgroups_path(bundle))
+        return self._placement.creating(container_id, bundle)
 
     def _joining(self, container_id: str) -> Placement:
         if self._placement is None:
@@ -504,10 +505,18 @@ def _children() -> list[int]:
     return [int(pid) for pid in text.split()]
 
 
-def _cgroups_path(bundle: Path) -> str | None:
-    config = json.loads((bundle / "config.json").read_text(encoding="utf-8"))
-    path = config.get("linux", {}).get("cgroupsPath")
-    return str(path) if path else None
+def _bundle_cgroup(bundle: Path) -> tuple[str | None, list[str]]:
+    """The bundle's cgroupsPath, and the devices it allows as the v1 devices
+    controller's lines (the runtime's defaults aside)."""
+    linux = json.loads((bundle / "config.json").read_text(encoding="utf-8")).get("linux", {})
+    path = linux.get("cgroupsPath")
+    allowed = [
+        f"{rule.get('type', 'a')} {rule.get('major', '*')}:{rule.get('minor', '*')} "
+        f"{rule.get('access', 'rwm')}"
+        for rule in linux.get("resources", {}).get("devices", [])
+        if rule.get("allow")
+    ]
+    return (str(path) if path else None), allowed
 
 
 def _last_error(log: Path, returncode: int) -> str:

@@ -1,9 +1,10 @@
 """An OCI runtime-spec bundle (config.json) from plain container values.
 
-The defaults are Docker's: its 14 capabilities, its masked and read-only
-/proc paths, its /dev, /dev/pts, /dev/shm and /dev/mqueue mounts, a
-read-only /sys, no_new_privileges, and fresh mount, pid, uts, ipc and cgroup
-namespaces; the network namespace is one the caller made, given as a path.
+The defaults are Docker's: its masked and read-only /proc paths, its /dev,
+/dev/pts, /dev/shm and /dev/mqueue mounts, a read-only /sys, and fresh
+mount, pid, uts, ipc and cgroup namespaces; the network namespace is one the
+caller made, given as a path. What the container may do to the kernel
+(capabilities, seccomp, devices, sysctls, limits) is its `Isolation`.
 """
 
 import copy
@@ -12,15 +13,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from runtime.isolation import UNLIMITED, Isolation, device_nodes, host_devices
 from runtime.private import private_directory, write_private_file
 
 OCI_VERSION = "1.0.2"
-
-DEFAULT_CAPABILITIES = (
-    "CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_FSETID", "CAP_FOWNER", "CAP_MKNOD", "CAP_NET_RAW",
-    "CAP_SETGID", "CAP_SETUID", "CAP_SETFCAP", "CAP_SETPCAP", "CAP_NET_BIND_SERVICE",
-    "CAP_SYS_CHROOT", "CAP_KILL", "CAP_AUDIT_WRITE",
-)  # fmt: skip
 
 MASKED_PATHS = (
     "/proc/asound", "/proc/acpi", "/proc/kcore", "/proc/keys", "/proc/latency_stats",
@@ -66,57 +62,104 @@ class ContainerConfig:
     """(path in the container, host path) pairs bind-mounted over the image's
     content: /etc/hosts, /etc/hostname, /etc/resolv.conf, and the image's
     volumes (see runtime.volumes)."""
+    isolation: Isolation = Isolation()
 
 
-def _capabilities(uid: int) -> dict[str, list[str]]:
+def _capabilities(uid: int, capabilities: tuple[str, ...]) -> dict[str, list[str]]:
     # As Docker does since 20.10: a non-root process keeps the bounding set
     # but starts with no effective or permitted capabilities.
-    granted = list(DEFAULT_CAPABILITIES) if uid == 0 else []
-    return {
-        "bounding": list(DEFAULT_CAPABILITIES),
-        "effective": granted,
-        "permitted": granted,
+    granted = list(capabilities) if uid == 0 else []
+    return {"bounding": list(capabilities), "effective": granted, "permitted": granted}
+
+
+def _kernel_mounts(privileged: bool) -> list[dict[str, Any]]:
+    mounts = copy.deepcopy(list(_KERNEL_MOUNTS))
+    if privileged:  # Docker's privileged containers get /sys and its cgroups writable
+        for mount in mounts:
+            if mount["type"] in ("sysfs", "cgroup"):
+                mount["options"].remove("ro")
+    return mounts
+
+
+def _linux(config: ContainerConfig) -> dict[str, Any]:
+    isolation = config.isolation
+    privileged = isolation.privileged
+    devices = host_devices() if privileged else ()
+    nodes, rules = device_nodes((*devices, *isolation.devices))
+    allowed = [{"allow": True, "access": "rwm"}] if privileged else []
+    linux: dict[str, Any] = {
+        "namespaces": [
+            {"type": "pid"},
+            {"type": "ipc"},
+            {"type": "uts"},
+            {"type": "mount"},
+            {"type": "cgroup"},
+            {"type": "network", "path": str(config.netns)},
+        ],
+        "cgroupsPath": config.cgroup_path,
+        "resources": {
+            "devices": [
+                {"allow": False, "access": "rwm"},
+                *allowed,
+                *(rule.oci() for rule in (*rules, *isolation.device_rules)),
+            ]
+        },
+        "devices": nodes,
+        "maskedPaths": [] if isolation.unmasked_system_paths else list(MASKED_PATHS),
+        "readonlyPaths": [] if isolation.unmasked_system_paths else list(READONLY_PATHS),
+        "sysctl": dict(isolation.sysctls),
     }
+    if isolation.seccomp is not None:
+        linux["seccomp"] = dict(isolation.seccomp)
+    return linux
+
+
+def _process(config: ContainerConfig) -> dict[str, Any]:
+    isolation = config.isolation
+    process: dict[str, Any] = {
+        "terminal": False,
+        "user": {
+            "uid": config.uid,
+            "gid": config.gid,
+            "additionalGids": list(config.additional_gids),
+        },
+        "args": list(config.args),
+        "env": list(config.env),
+        "cwd": config.cwd,
+        "capabilities": _capabilities(config.uid, isolation.capabilities),
+        "noNewPrivileges": isolation.no_new_privileges,
+        "rlimits": [
+            {"type": f"RLIMIT_{limit.name.upper()}", "soft": _limit(limit.soft),
+             "hard": _limit(limit.hard)}
+            for limit in isolation.rlimits
+        ],  # fmt: skip
+    }
+    if isolation.oom_score_adj is not None:
+        process["oomScoreAdj"] = isolation.oom_score_adj
+    if isolation.apparmor_profile is not None:
+        process["apparmorProfile"] = isolation.apparmor_profile
+    return process
+
+
+def _limit(value: int) -> int:
+    """-1 (unlimited) as the runtime spec writes RLIM_INFINITY."""
+    return 2**64 - 1 if value == UNLIMITED else value
 
 
 def render(config: ContainerConfig, rootfs: Path) -> dict[str, Any]:
-    """The config.json document for `config` with its root at `rootfs`."""
+    """The config.json document for `config` with its root at `rootfs`.
+    Reads the host's device nodes that the container is given."""
     bind_mounts = [
         {"destination": dest, "type": "bind", "source": str(src), "options": ["rbind", "rprivate"]}
         for dest, src in config.binds
     ]
     return {
         "ociVersion": OCI_VERSION,
-        "process": {
-            "terminal": False,
-            "user": {
-                "uid": config.uid,
-                "gid": config.gid,
-                "additionalGids": list(config.additional_gids),
-            },
-            "args": list(config.args),
-            "env": list(config.env),
-            "cwd": config.cwd,
-            "capabilities": _capabilities(config.uid),
-            "noNewPrivileges": True,
-        },
+        "process": _process(config),
         "root": {"path": str(rootfs), "readonly": False},
         "hostname": config.hostname,
-        "mounts": [*copy.deepcopy(_KERNEL_MOUNTS), *bind_mounts],
-        "linux": {
-            "namespaces": [
-                {"type": "pid"},
-                {"type": "ipc"},
-                {"type": "uts"},
-                {"type": "mount"},
-                {"type": "cgroup"},
-                {"type": "network", "path": str(config.netns)},
-            ],
-            "cgroupsPath": config.cgroup_path,
-            "resources": {"devices": [{"allow": False, "access": "rwm"}]},
-            "maskedPaths": list(MASKED_PATHS),
-            "readonlyPaths": list(READONLY_PATHS),
-        },
+        "mounts": [*_kernel_mounts(config.isolation.privileged), *bind_mounts],
+        "linux": _linux(config),
     }
 
 

@@ -5,6 +5,7 @@ must exist in the container's files; a number need not (Docker allows
 arbitrary ids). Supplementary groups are those listing the user by name.
 """
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -59,3 +60,19 @@ def resolve_user(spec: str, rootfs: Path) -> ResolvedUser:
         if name and len(row) > 3 and name in row[3].split(",") and int(row[2]) != gid
     )
     return ResolvedUser(uid, gid, additional, home or "/")
+
+
+def resolve_groups(names: Sequence[str], rootfs: Path) -> tuple[int, ...]:
+    """`group_add`: each a group name of the container's /etc/group or a
+    gid; ContainerRuntimeError for a name it does not have."""
+    groups = [row for row in _read_table(rootfs / "etc/group") if len(row) >= 3]
+    gids = []
+    for name in names:
+        group = next((row for row in groups if row[0] == name), None)
+        if group is not None:
+            gids.append(int(group[2]))
+        elif name.isdigit():
+            gids.append(int(name))
+        else:
+            raise ContainerRuntimeError(f"group {name!r} is not in the image's /etc/group")
+    return tuple(dict.fromkeys(gids))

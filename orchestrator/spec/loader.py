@@ -21,6 +21,7 @@ from typing import Any
 from orchestrator.errors import Problem
 from orchestrator.spec.documents import DocumentLoader
 from orchestrator.spec.environment import project_environment, read_service_env_file
+from orchestrator.spec.isolation_fields import host_option_warnings
 from orchestrator.spec.located_yaml import LocatedDict, LocatedList, Mark
 from orchestrator.spec.model import (
     EnvFile,
@@ -45,7 +46,9 @@ COMPOSE_TOP_LEVEL = {"volumes", "secrets", "configs", "models"}
 SUPPORTED_SERVICE_KEYS = {
     "image", "command", "entrypoint", "environment", "env_file", "working_dir", "user",
     "hostname", "restart", "depends_on", "networks", "stop_signal", "stop_grace_period",
-    "profiles", "pull_policy", "healthcheck",
+    "profiles", "pull_policy", "healthcheck", "cap_add", "cap_drop", "privileged",
+    "security_opt", "sysctls", "ulimits", "devices", "device_cgroup_rules", "group_add",
+    "userns_mode", "oom_score_adj",
 }  # fmt: skip
 
 _SERVICE_NAME = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_.-]*$")
@@ -194,6 +197,10 @@ def _read_service(
         if key not in SUPPORTED_SERVICE_KEYS and value not in (None, [], {}):
             _report_key(key_mark, key_path, NOT_RUN, problems, warnings, strict)
         else:
+            if key == "security_opt":
+                warnings.extend(str(Problem(key_mark.file, key_mark.line, key_path, text,
+                                            key_mark.column))
+                                for text in host_option_warnings(fields[key]))  # fmt: skip
             for part, message in _partly_run(key, fields[key]):
                 inner = mark_within(value, tuple(part.split(".")[1:]), key_mark)
                 _report_key(inner, f"{key_path}{part}", message, problems, warnings, strict)

@@ -11,7 +11,7 @@ import pytest
 
 from runtime import seccomp
 from runtime.errors import ContainerRuntimeError, SeccompError
-from runtime.oci import DEFAULT_CAPABILITIES
+from runtime.isolation import DEFAULT_CAPABILITIES
 from runtime.seccomp import DEFAULT_PROFILE, load_profile, oci_seccomp
 
 DOCKER_CAPS = frozenset(DEFAULT_CAPABILITIES)

@@ -13,7 +13,8 @@ import pytest
 import trio
 
 from runtime.engine import Engine, become_subreaper
-from runtime.oci import DEFAULT_CAPABILITIES, ContainerConfig, render
+from runtime.isolation import DEFAULT_CAPABILITIES
+from runtime.oci import ContainerConfig, render
 from runtime.seccomp import DEFAULT_PROFILE, load_profile, oci_seccomp
 from tests.integration.stack_helpers import REPO, RUNTIMES
 
