@@ -5,12 +5,18 @@ are resolved (from the same file or another, chained) and its `include`d
 projects are added; then the files are merged in order with the Compose
 merge rules. What comes out is still a located YAML tree: the model is built
 from it in one place, `loader`.
+
+A problem met in another file while following an `extends` is reported at
+the `extends` key that led there, its message naming where in the other
+file it is: the file that refers and the file referred to are both named.
 """
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from orchestrator.errors import Problem
 from orchestrator.spec.environment import project_environment
 from orchestrator.spec.located_yaml import (
     LocatedDict,
@@ -27,6 +33,23 @@ from orchestrator.spec.substitute import substitute
 
 RESOURCE_SECTIONS = ("services", "networks", "volumes", "secrets", "configs")
 _INCLUDE_KEYS = ("env_file", "path", "project_directory")
+MAX_EXTENDS_CHAIN = 100
+"""The most services one `extends` chain may go through."""
+MAX_INCLUDE_DEPTH = 50
+"""The most files one chain of `include`s may go through."""
+
+
+class _ChainError(Exception):
+    """An extends chain that cannot be followed (a cycle, or too long),
+    reported once at the service it started from."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class _ChainTooLong(_ChainError):
+    """Every service along the chain would say the same: told once."""
 
 
 def _strings(value: Any) -> list[str] | None:
@@ -72,22 +95,30 @@ class DocumentLoader:
         self.unset: dict[str, None] = {} if unset is None else unset
         """The variables used but not set, in the order first met (shared
         with the loaders of included projects)."""
-        self._read: dict[Path, LocatedDict | None] = {}
+        self._read: dict[Path, tuple[LocatedDict | None, list[Problem]]] = {}
+        """Each file read, with the problems found in it (told again to each
+        `extends` that reads it)."""
 
-    def read(self, path: Path, mark: Mark | None = None, key: str = "") -> LocatedDict | None:
+    def read(self, path: Path) -> LocatedDict | None:
         """One file parsed and interpolated (cached); None, reported, when it
-        cannot be used. `mark` and `key` say who referred to it."""
+        cannot be used."""
         if path in self._read:
-            return self._read[path]
+            document, found = self._read[path]
+            self.problems.extend(found)
+            return document
+        first = len(self.problems.found)
+        document = self._parse(path)
+        self._read[path] = (document, self.problems.found[first:])
+        return document
+
+    def _parse(self, path: Path) -> LocatedDict | None:
         document: LocatedDict | None = None
-        where = mark or Mark(path, 0, 0)
         try:
             loaded = load_yaml(path)
         except OSError as exc:
-            what = f"cannot read {path}" if mark else "cannot read"
-            self.problems.add(where, key, f"{what}: {exc.strerror}")
+            self.problems.add(Mark(path, 0, 0), "", f"cannot read: {exc.strerror}")
         except YamlSyntaxError as exc:
-            self.problems.add(Mark(path, exc.line, exc.column), "", exc.message)
+            self.problems.add(Mark(path, exc.line, exc.column), exc.key, exc.message)
         else:
             if isinstance(loaded, LocatedDict):
                 document = loaded
@@ -97,7 +128,6 @@ class DocumentLoader:
                 self.problems.add(Mark(path, 1, 1), "", "the file is empty")
             else:
                 self.problems.add(Mark(path, 1, 1), "", "a Compose file must be a mapping")
-        self._read[path] = document
         return document
 
     def load(self, files: Sequence[Path], chain: tuple[Path, ...] = ()) -> LocatedDict:
@@ -122,16 +152,15 @@ class DocumentLoader:
 
     def _resolve_extends(self, document: LocatedDict, path: Path) -> None:
         services = document.get("services")
-        if isinstance(services, LocatedDict):
-            for name in list(services):
-                try:
-                    self._resolved_service(services, str(name), path, ())
-                except RecursionError:
-                    self.problems.add(
-                        services.key_mark(name),
-                        f"services.{name}.extends",
-                        "the extends chain is too long to follow (hundreds of services)",
-                    )
+        if not isinstance(services, LocatedDict):
+            return
+        for name in list(services):
+            body = services[name]
+            try:
+                self._resolved_service(services, str(name), path, ())
+            except _ChainError as exc:
+                self.problems.add(body.key_mark("extends"), f"services.{name}.extends", exc.message)
+                if isinstance(exc, _ChainTooLong):
                     return
 
     def _resolved_service(
@@ -149,9 +178,13 @@ class DocumentLoader:
         key = f"services.{name}.extends"
         mark = body.key_mark("extends")
         if (path, name) in chain:
-            cycle = " -> ".join(f"{p.name}:{s}" for p, s in (*chain, (path, name)))
-            self.problems.add(mark, key, f"extends cycle: {cycle}")
-            return None
+            start = chain[0][0]
+            steps = (s if p == start else f"{p}:{s}" for p, s in (*chain, (path, name)))
+            raise _ChainError(f"extends cycle: {' -> '.join(steps)}")
+        if len(chain) == MAX_EXTENDS_CHAIN:
+            raise _ChainTooLong(
+                f"the extends chain goes through more than {MAX_EXTENDS_CHAIN} services"
+            )
         extends = body["extends"]
         if isinstance(extends, str):
             extends = located_dict(mark, {"service": extends})
@@ -162,23 +195,17 @@ class DocumentLoader:
         if self._has_unknown_keys(extends, ("file", "service"), key):
             return None
         base_file = extends.get("file")
-        base_services: LocatedDict | None
-        if base_file is None:
-            base_path, base_services = path, services
-        else:
-            base_path = (path.parent / str(base_file)).resolve()
-            other = self.read(base_path, extends.key_mark("file"), f"{key}.file")
-            if other is None:
+        base_path = path if base_file is None else (path.parent / str(base_file)).resolve()
+        with self._reported_at(mark, key):
+            base_services = services if base_file is None else self._services_of(base_path)
+            if base_services is None:
                 return None
-            other_services = other.get("services")
-            base_services = (
-                clone(other_services) if isinstance(other_services, LocatedDict) else None
-            )
-        if base_services is None or base_name not in base_services:
-            where = f" in {base_path}" if base_file is not None else ""
-            self.problems.add(mark, key, f"extends undefined service {base_name!r}{where}")
-            return None
-        found = self._resolved_service(base_services, base_name, base_path, (*chain, (path, name)))
+            if base_name not in base_services:
+                where = f" in {base_path}" if base_file is not None else ""
+                self.problems.add(mark, key, f"extends undefined service {base_name!r}{where}")
+                return None
+            link = (*chain, (path, name))
+            found = self._resolved_service(base_services, base_name, base_path, link)
         if found is None:
             return None
         base = clone(found)
@@ -189,6 +216,30 @@ class DocumentLoader:
         resolved: LocatedDict = merge(base, own, ("services", name))
         services[name] = resolved
         return resolved
+
+    def _services_of(self, path: Path) -> LocatedDict | None:
+        """A copy of the services of the file at `path` (none when it has no
+        `services`); None, reported, when the file cannot be used."""
+        other = self.read(path)
+        if other is None:
+            return None
+        services = other.get("services")
+        return clone(services) if isinstance(services, LocatedDict) else located_dict(other.mark)
+
+    @contextmanager
+    def _reported_at(self, mark: Mark, key: str) -> Iterator[None]:
+        """Problems found in another file while following the `extends` at
+        `mark` are reported there, each naming its own place."""
+        outer, self.problems = self.problems, Problems()
+        try:
+            yield
+        finally:
+            found, self.problems = self.problems.found, outer
+            for problem in found:
+                if problem.file == mark.file:
+                    outer.extend([problem])
+                else:
+                    outer.add(mark, key, str(problem))
 
     # include
 
@@ -234,6 +285,11 @@ class DocumentLoader:
                 cycle = " -> ".join(p.name for p in (*chain, file))
                 self.problems.add(mark, key, f"include cycle: {cycle}")
                 return None
+        if len(chain) > MAX_INCLUDE_DEPTH:
+            self.problems.add(
+                mark, key, f"includes nested more than {MAX_INCLUDE_DEPTH} files deep"
+            )
+            return None
         project_dir = (path.parent / directory).resolve() if directory else files[0].parent
         env_files = [(path.parent / p).resolve() for p in raw_env]
         environment = project_environment(self.shell, project_dir, env_files, self.problems)

@@ -24,6 +24,10 @@ caller's business, as it is in Compose.
 Where this is stricter than compose-go: text after a closing quote other
 than a comment is an error (compose-go reads it as the next statement), and
 so is a statement with no key (compose-go stores it under the key "").
+
+An env file often holds secrets, so an error names the line and column at
+fault and what was expected, never any of the file's text (compose-go quotes
+the line).
 """
 
 import re
@@ -49,13 +53,16 @@ class DotenvError(ValueError):
     """A `.env` text could not be parsed, or a value in it not interpolated."""
 
     line: int
-    """1-based line of the statement at fault."""
+    """1-based line of the character at fault (of the value, for interpolation)."""
+    column: int
+    """1-based column of that character."""
     message: str
-    """What is wrong, without the line."""
+    """What is wrong and what was expected, quoting none of the text."""
 
-    def __init__(self, line: int, message: str) -> None:
-        super().__init__(f"line {line}: {message}")
+    def __init__(self, line: int, column: int, message: str) -> None:
+        super().__init__(f"line {line}, column {column}: {message}")
         self.line = line
+        self.column = column
         self.message = message
 
 
@@ -96,22 +103,28 @@ class _Parser:
             self.pos = end + 1
             return
         if not key:
-            raise DotenvError(self.line, f'missing variable name before "{text[end]}"')
+            raise self._error(end, f'missing variable name before "{text[end]}"')
         self.pos = _match_end(_BLANKS, text, end + 1)
         self.values[key] = self._value()
 
     def _key(self, raw: str, start: int) -> str:
         bad = _BAD_KEY_CHAR.search(raw)
         if bad:
-            line_text = self.text[start:].split("\n", 1)[0].rstrip()
-            raise DotenvError(
-                self.line,
-                f'unexpected character "{bad.group()}" in variable name "{line_text}"',
+            raise self._error(
+                start + bad.start(),
+                'unexpected character in a variable name; expected letters, digits, "_", ".", '
+                '"-", "[", "]", then "=" or ":"',
             )
         key = raw.rstrip()
-        if any(char.isspace() for char in key):
-            raise DotenvError(self.line, f'variable name "{key}" contains a space')
+        blank = next((i for i, char in enumerate(key) if char.isspace()), None)
+        if blank is not None:
+            raise self._error(start + blank, "a variable name cannot contain a space")
         return key
+
+    def _error(self, pos: int, message: str) -> DotenvError:
+        """The error at `pos` of the text."""
+        line_start = self.text.rfind("\n", 0, pos) + 1
+        return DotenvError(self.text.count("\n", 0, pos) + 1, pos - line_start + 1, message)
 
     def _inherit(self, key: str) -> None:
         """A key alone on its line: Compose takes it from outside, or leaves it out."""
@@ -123,35 +136,40 @@ class _Parser:
         quote = self.text[self.pos : self.pos + 1]
         if quote in ('"', "'"):
             return self._quoted(quote)
-        end = self.text.find("\n", self.pos)
+        start = self.pos
+        end = self.text.find("\n", start)
         end = len(self.text) if end == -1 else end
-        raw = self.text[self.pos : end].split(" #", 1)[0].rstrip()
+        raw = self.text[start:end].split(" #", 1)[0].rstrip()
         self.pos = end + 1
-        return self._interpolate(raw)
+        return self._interpolate(raw, start)
 
     def _quoted(self, quote: str) -> str:
         text = self.text
-        body = _QUOTED[quote].match(text, self.pos + 1)
+        start = self.pos
+        body = _QUOTED[quote].match(text, start + 1)
         if body is None:
-            first_line = text[self.pos :].split("\n", 1)[0].rstrip()
-            raise DotenvError(self.line, f"unterminated quoted value {first_line}")
+            raise self._error(start, f"unterminated quoted value; expected a closing {quote}")
         after = _AFTER_QUOTE.match(text, body.end())
         if after is None:
-            extra = text[body.end() :].split("\n", 1)[0].strip()
-            raise DotenvError(self.line, f'unexpected text after the closing quote: "{extra}"')
+            raise self._error(
+                _match_end(_BLANKS, text, body.end()),
+                "unexpected text after the closing quote; expected a comment or the end of"
+                " the line",
+            )
         self.pos = after.end()
         # Inside quotes a backslash only escapes the quote itself; in a run of
         # backslashes before a quote, replacing the last pair is that rule.
         value = body.group(1).replace("\\" + quote, quote)
         if quote == "'":
             return value
-        return self._interpolate(_ESCAPE.sub(_unescape, value))
+        return self._interpolate(_ESCAPE.sub(_unescape, value), start)
 
-    def _interpolate(self, raw: str) -> str:
+    def _interpolate(self, raw: str, start: int) -> str:
+        """`raw`, the value written at `start`, interpolated."""
         try:
             return interpolate(raw, self._resolve)
         except InterpolationError as exc:
-            raise DotenvError(self.line, str(exc)) from exc
+            raise self._error(start, exc.reason) from exc
 
     def _resolve(self, name: str) -> str | None:
         value = self.lookup(name)

@@ -14,6 +14,8 @@ from orchestrator.spec.problems import Problems
 from orchestrator.spec.text_files import NotText, read_text
 
 _TRUE = {"1", "true", "yes", "on"}
+NOT_UTF8 = "not UTF-8 text"
+"""An env file's encoding error, naming no byte of it: it may hold secrets."""
 
 
 def _read_env_file(path: Path, known: Mapping[str, str], problems: Problems) -> dict[str, str]:
@@ -23,12 +25,12 @@ def _read_env_file(path: Path, known: Mapping[str, str], problems: Problems) -> 
         problems.add(Mark(path, 0, 0), "", f"cannot read env file: {exc.strerror}")
         return {}
     except NotText as exc:
-        problems.add(Mark(path, exc.line, 0), "", exc.message)
+        problems.add(Mark(path, exc.line, exc.column), "", NOT_UTF8)
         return {}
     try:
         return parse_dotenv(text, known.get)
     except DotenvError as exc:
-        problems.add(Mark(path, exc.line, 0), "", exc.message)
+        problems.add(Mark(path, exc.line, exc.column), "", exc.message)
         return {}
 
 
@@ -71,10 +73,10 @@ def read_service_env_file(
         problems.add(mark, key, f"cannot read {path}: {exc.strerror}")
         return {}
     except NotText as exc:
-        problems.add(mark, key, f"{path}:{exc.line}: {exc.message}")
+        problems.add(mark, key, f"{path}:{exc.line}:{exc.column}: {NOT_UTF8}")
         return {}
     try:
         return parse_dotenv(text, environment.get)
     except DotenvError as exc:
-        problems.add(mark, key, f"{path}:{exc.line}: {exc.message}")
+        problems.add(mark, key, f"{path}:{exc.line}:{exc.column}: {exc.message}")
         return {}

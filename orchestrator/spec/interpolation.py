@@ -21,7 +21,9 @@ is an error, as in Compose, where the fix is to write `$$`.
 
 Where this differs from compose-go on purpose: a `${` without its closing
 `}` is always an error, even when compose-go would have silently used the
-variable's value and never looked at the malformed default.
+variable's value and never looked at the malformed default; and `${` may
+nest MAX_NESTING deep, so that a value nested hundreds deep is one error,
+not Python's recursion limit.
 """
 
 import re
@@ -35,6 +37,9 @@ _OPERATOR = re.compile(r":?[-+?]")
 _BRACE = re.compile(r"[{}]")
 _DOLLAR_HINT = 'write "$$" for a literal "$"'
 
+MAX_NESTING = 100
+"""How deeply `${...}` may nest in a default, alternative or message."""
+
 
 class InterpolationError(ValueError):
     """A string could not be interpolated.
@@ -45,18 +50,29 @@ class InterpolationError(ValueError):
 
     variable: str | None
     """The variable's name when one is known (a required one that is unset), else None."""
+    reason: str
+    """The message without quoting any of the text, for a text that must not
+    be shown (an env file of secrets); a required variable's own message,
+    written to be shown, is kept."""
 
-    def __init__(self, message: str, variable: str | None = None) -> None:
+    def __init__(self, message: str, variable: str | None = None, reason: str = "") -> None:
         super().__init__(message)
         self.variable = variable
+        self.reason = reason or message
 
 
 class _FormatError(Exception):
-    """Raised deep inside the scan; `interpolate` adds the whole text to it."""
+    """Raised deep inside the scan; `interpolate` adds the whole text to it.
+    `plain` says the same without quoting any of the text."""
 
-    def __init__(self, reason: str) -> None:
+    def __init__(self, reason: str, plain: str = "") -> None:
         super().__init__(reason)
         self.reason = reason
+        self.plain = plain or reason
+
+
+class _TooDeep(Exception):
+    """`${` nested more than MAX_NESTING deep; the text is too long to show."""
 
 
 def _ignore(name: str) -> None:
@@ -69,10 +85,14 @@ def interpolate(text: str, lookup: Lookup, unset: Unset = _ignore) -> str:
     if "$" not in text:
         return text
     try:
-        return _expand(text, lookup, unset)
+        return _expand(text, lookup, unset, 0)
+    except _TooDeep:
+        message = f'invalid interpolation format: "${{" nested more than {MAX_NESTING} levels deep'
+        raise InterpolationError(message) from None
     except _FormatError as exc:
         raise InterpolationError(
-            f"invalid interpolation format in {_quoted(text)}: {exc.reason}"
+            f"invalid interpolation format in {_quoted(text)}: {exc.reason}",
+            reason=f"invalid interpolation format: {exc.plain}",
         ) from None
 
 
@@ -82,20 +102,23 @@ def _quoted(text: str) -> str:
     return '"' + escaped.replace("\n", "\\n").replace("\r", "\\r") + '"'
 
 
-def _expand(text: str, lookup: Lookup, unset: Unset) -> str:
+def _expand(text: str, lookup: Lookup, unset: Unset, depth: int) -> str:
+    """`text` interpolated, inside `depth` enclosing `${...}`."""
     if "$" not in text:
         return text
     parts: list[str] = []
     pos = 0
     while (dollar := text.find("$", pos)) != -1:
         parts.append(text[pos:dollar])
-        value, pos = _substitution(text, dollar + 1, lookup, unset)
+        value, pos = _substitution(text, dollar + 1, lookup, unset, depth)
         parts.append(value)
     parts.append(text[pos:])
     return "".join(parts)
 
 
-def _substitution(text: str, start: int, lookup: Lookup, unset: Unset) -> tuple[str, int]:
+def _substitution(
+    text: str, start: int, lookup: Lookup, unset: Unset, depth: int
+) -> tuple[str, int]:
     """Resolve what follows the `$` at `start - 1`; return it and where it ends."""
     if start == len(text):
         raise _FormatError(f'"$" at the end; {_DOLLAR_HINT}')
@@ -103,15 +126,20 @@ def _substitution(text: str, start: int, lookup: Lookup, unset: Unset) -> tuple[
     if char == "$":
         return "$", start + 1
     if char == "{":
-        return _braced(text, start + 1, lookup, unset)
+        return _braced(text, start + 1, lookup, unset, depth)
     name = _NAME.match(text, start)
     if name is None:
-        raise _FormatError(f'"$" followed by "{char}" is not a variable; {_DOLLAR_HINT}')
+        raise _FormatError(
+            f'"$" followed by "{char}" is not a variable; {_DOLLAR_HINT}',
+            f'"$" not followed by a variable name; {_DOLLAR_HINT}',
+        )
     return _plain(name.group(), lookup, unset), name.end()
 
 
-def _braced(text: str, start: int, lookup: Lookup, unset: Unset) -> tuple[str, int]:
-    """Resolve `${...}` whose body starts at `start`."""
+def _braced(text: str, start: int, lookup: Lookup, unset: Unset, depth: int) -> tuple[str, int]:
+    """Resolve `${...}` whose body starts at `start`, inside `depth` others."""
+    if depth == MAX_NESTING:
+        raise _TooDeep
     close = _closing_brace(text, start)
     if close == -1:
         raise _FormatError('"${" has no closing "}"')
@@ -124,12 +152,13 @@ def _braced(text: str, start: int, lookup: Lookup, unset: Unset) -> tuple[str, i
     if operator is None:
         rest = text[name.end() : close]
         found = rest[:2] if rest.startswith(":") else rest[:1]
+        expected = 'expected "}" or one of ":-", "-", ":?", "?", ":+", "+"'
         raise _FormatError(
-            f'unexpected "{found}" after "${{{name.group()}"; expected "}}" or one of '
-            '":-", "-", ":?", "?", ":+", "+"'
+            f'unexpected "{found}" after "${{{name.group()}"; {expected}',
+            f"unexpected text after the variable name; {expected}",
         )
     word = text[operator.end() : close]
-    return _apply(operator.group(), name.group(), word, lookup, unset), close + 1
+    return _apply(operator.group(), name.group(), word, lookup, unset, depth + 1), close + 1
 
 
 def _closing_brace(text: str, start: int) -> int:
@@ -152,16 +181,17 @@ def _plain(name: str, lookup: Lookup, unset: Unset) -> str:
     return value or ""
 
 
-def _apply(operator: str, name: str, word: str, lookup: Lookup, unset: Unset) -> str:
-    """Apply one `${NAME<operator>word}` form; `word` is interpolated only if used."""
+def _apply(operator: str, name: str, word: str, lookup: Lookup, unset: Unset, depth: int) -> str:
+    """Apply one `${NAME<operator>word}` form; `word`, inside `depth` enclosing
+    `${...}`, is interpolated only if used."""
     value = lookup(name)
     missing = not value if operator.startswith(":") else value is None
     if operator[-1] == "-":
-        return _expand(word, lookup, unset) if missing else value or ""
+        return _expand(word, lookup, unset, depth) if missing else value or ""
     if operator[-1] == "+":
-        return "" if missing else _expand(word, lookup, unset)
+        return "" if missing else _expand(word, lookup, unset, depth)
     if missing:
-        raise _required(name, _expand(word, lookup, unset))
+        raise _required(name, _expand(word, lookup, unset, depth))
     return value or ""
 
 

@@ -204,7 +204,8 @@ def _read_service(
             for part, message in _partly_run(key, fields[key]):
                 inner = mark_within(value, tuple(part.split(".")[1:]), key_mark)
                 _report_key(inner, f"{key_path}{part}", message, problems, warnings, strict)
-    if not fields.get("image") and "build" not in fields:
+    image_refused = "image" in body and "image" not in fields  # a problem of its own
+    if not fields.get("image") and "build" not in fields and not image_refused:
         problems.add(mark, path, "needs an image (or a build section)")
     hostname = fields.get("hostname")
     if hostname is not None and not _HOSTNAME.match(hostname):
@@ -312,7 +313,12 @@ def load_project(
         problems.raise_if_any()
         raise AssertionError("unreachable")
 
-    context = FieldContext(project_dir=project_dir, home=options.home, environment=environment)
+    context = FieldContext(
+        project_dir=project_dir,
+        home=options.home,
+        environment=environment,
+        interpolated=options.interpolate,
+    )
     services: list[ServiceSpec] = []
     service_warnings: dict[str, list[str]] = {}
     for key, body in services_raw.items():

@@ -30,6 +30,7 @@ from typing import Any, NamedTuple
 import yaml
 
 from orchestrator.spec.text_files import NotText, read_text
+from orchestrator.spec.yaml_depth import MAX_DEPTH, find_too_deep
 
 
 class Mark(NamedTuple):
@@ -88,13 +89,15 @@ def located_list(mark: Mark, items: list[Any] | None = None) -> LocatedList:
 
 
 class YamlSyntaxError(Exception):
-    """The text is not valid YAML (or has a duplicate key)."""
+    """The text is not valid YAML (or has a duplicate key, or nests too
+    deeply); `key` is the key path at fault when one is known."""
 
-    def __init__(self, line: int, column: int, message: str) -> None:
+    def __init__(self, line: int, column: int, message: str, key: str = "") -> None:
         super().__init__(message)
         self.line = line
         self.column = column
         self.message = message
+        self.key = key
 
 
 _MERGE_TAG = "tag:yaml.org,2002:merge"
@@ -284,7 +287,14 @@ def parse_yaml(text: str, file: Path) -> Any:
     loader.merged_counts = {}
     loader.flattening = set()
     try:
-        document = loader.get_single_data()
+        root = loader.get_single_node()
+        if root is None:
+            return None
+        if too_deep := find_too_deep(root):
+            line, column = loader.mark_of(too_deep.node)[1:]
+            message = f"nested more than {MAX_DEPTH} levels deep"
+            raise YamlSyntaxError(line, column, message, too_deep.key)
+        document = loader.construct_document(root)
         if isinstance(document, LocatedDict):
             document.has_resets = loader.has_resets
         return document

@@ -22,9 +22,17 @@ class Problems:
 
     def __init__(self) -> None:
         self.found: list[Problem] = []
+        self._seen: set[Problem] = set()
 
     def add(self, where: Where, key: str, message: str) -> None:
-        self.found.append(Problem(where.file, where.line, key, message, where.column))
+        self.extend([Problem(where.file, where.line, key, message, where.column)])
+
+    def extend(self, problems: list[Problem]) -> None:
+        """Add `problems`, but those found already (a file read twice)."""
+        for problem in problems:
+            if problem not in self._seen:
+                self._seen.add(problem)
+                self.found.append(problem)
 
     def raise_if_any(self) -> None:
         if self.found:

@@ -51,7 +51,9 @@ from orchestrator.spec.normalize import (
     string_or_list,
 )
 from orchestrator.spec.normalize.values import at, check_keys, mapping, strings, text, to_int
+from runtime.errors import ImageError
 from runtime.images.policy import validate_pull_policy
+from runtime.images.reference import parse_reference
 from runtime.signals import signal_name
 
 
@@ -60,6 +62,8 @@ class FieldContext:
     project_dir: Path
     home: Path
     environment: Mapping[str, str]
+    interpolated: bool = True
+    """False for `config --no-interpolate`: values may still hold `${...}`."""
 
 
 Parser = Callable[[Any, FieldContext], Any]
@@ -255,6 +259,19 @@ def _choice(*choices: str) -> Parser:
     return parse
 
 
+def _image(value: Any, context: FieldContext) -> str:
+    """Checked by the parser the image store uses, so `config` refuses what
+    `up` would; a reference still holding variables (`--no-interpolate`) is
+    not. An empty one is no image, as in Compose (the loader says so)."""
+    image = _string(value, context)
+    if image and (context.interpolated or "$" not in image):
+        try:
+            parse_reference(image)
+        except ImageError as exc:
+            raise NormalizeError(str(exc)) from exc
+    return image
+
+
 def _pull_policy(value: Any, _: FieldContext) -> str:
     """Checked by the rules the image puller applies, so `up` never meets a policy it refuses."""
     if not isinstance(value, str):
@@ -335,7 +352,7 @@ SERVICE_FIELDS: dict[str, Parser] = {
     "group_add": lambda v, c: tuple(str(g) for g in strings(v, "a list of groups")),
     "healthcheck": lambda v, c: parse_healthcheck(v),
     "hostname": _string,
-    "image": _string,
+    "image": _image,
     "init": boolean,
     "ipc": _string,
     "isolation": _string,

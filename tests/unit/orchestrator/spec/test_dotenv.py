@@ -111,77 +111,120 @@ def test_parses(text: str, expected: dict[str, str]) -> None:
     assert parse_dotenv(text, _shell) == expected
 
 
-def _error(text: str, line: int, message: str, rule: str) -> object:
-    return pytest.param(text, line, message, id=rule)
+def _error(text: str, line: int, column: int, message: str, rule: str) -> object:
+    return pytest.param(text, line, column, message, id=rule)
+
+
+_KEY_CHARACTER = (
+    'unexpected character in a variable name; expected letters, digits, "_", ".", "-", "[", "]",'
+    ' then "=" or ":"'
+)
+_AFTER_QUOTE = "unexpected text after the closing quote; expected a comment or the end of the line"
 
 
 @pytest.mark.parametrize(
-    ("text", "line", "message"),
+    ("text", "line", "column", "message"),
     [
-        _error("MY KEY=1", 1, 'variable name "MY KEY" contains a space', "space in a key"),
+        _error("MY KEY=1", 1, 3, "a variable name cannot contain a space", "space in a key"),
         _error(
-            "X=1\n\nMY KEY", 3, 'variable name "MY KEY" contains a space', "space in a bare key"
+            "X=1\n\nMY KEY", 3, 3, "a variable name cannot contain a space", "space in a bare key"
         ),
-        _error(
-            "X%Y=1",
-            1,
-            'unexpected character "%" in variable name "X%Y=1"',
-            "invalid character in a key",
-        ),
-        _error(
-            "X=1\n'Y'=2",
-            2,
-            'unexpected character "\'" in variable name "\'Y\'=2"',
-            "quoted key",
-        ),
-        _error(
-            "X # note",
-            1,
-            'unexpected character "#" in variable name "X # note"',
-            "comment after a bare key",
-        ),
-        _error("=1", 1, 'missing variable name before "="', "no key before equals"),
-        _error(": 1", 1, 'missing variable name before ":"', "no key before colon"),
+        _error("X%Y=1", 1, 2, _KEY_CHARACTER, "invalid character in a key"),
+        _error("X=1\n'Y'=2", 2, 1, _KEY_CHARACTER, "quoted key"),
+        _error("X # note", 1, 3, _KEY_CHARACTER, "comment after a bare key"),
+        _error("=1", 1, 1, 'missing variable name before "="', "no key before equals"),
+        _error(": 1", 1, 1, 'missing variable name before ":"', "no key before colon"),
         _error(
             'X=1\nY="abc\nZ=2',
             2,
-            'unterminated quoted value "abc',
+            3,
+            'unterminated quoted value; expected a closing "',
             "unterminated double quote",
         ),
-        _error("Y='abc", 1, "unterminated quoted value 'abc", "unterminated single quote"),
-        _error('Y="abc\\"', 1, 'unterminated quoted value "abc\\"', "escaped closing quote"),
         _error(
-            'X="a" b',
+            "Y='abc",
             1,
-            'unexpected text after the closing quote: "b"',
-            "text after a closing quote",
+            3,
+            "unterminated quoted value; expected a closing '",
+            "unterminated single quote",
         ),
+        _error(
+            'Y="abc\\"',
+            1,
+            3,
+            'unterminated quoted value; expected a closing "',
+            "escaped closing quote",
+        ),
+        _error('X="a"  b', 1, 8, _AFTER_QUOTE, "text after a closing quote"),
+        _error('X="a\nb" c', 2, 4, _AFTER_QUOTE, "text after a quote closed on a later line"),
         _error(
             'X="1\n2\n3"\nMY KEY=1',
             4,
-            'variable name "MY KEY" contains a space',
+            3,
+            "a variable name cannot contain a space",
             "lines of a quoted value are counted",
         ),
-        _error("X=1\r\nMY KEY=1", 2, 'variable name "MY KEY" contains a space', "crlf lines"),
+        _error("X=1\r\nMY KEY=1", 2, 3, "a variable name cannot contain a space", "crlf lines"),
         _error(
             "X=1\n\nDB=${DB_PASSWORD:?set it in .env}",
             3,
+            4,
             "required variable DB_PASSWORD is missing a value: set it in .env",
             "required variable in an unquoted value",
         ),
         _error(
             'X="a\nb $1"',
             1,
-            'invalid interpolation format in "a\\nb $1": '
-            '"$" followed by "1" is not a variable; write "$$" for a literal "$"',
-            "invalid interpolation in a quoted value is on its first line",
+            3,
+            'invalid interpolation format: "$" not followed by a variable name; '
+            'write "$$" for a literal "$"',
+            "invalid interpolation in a quoted value is at its opening quote",
+        ),
+        _error(
+            "X= ${A?x}${B:x}",
+            1,
+            4,
+            'invalid interpolation format: unexpected text after the variable name; expected "}"'
+            ' or one of ":-", "-", ":?", "?", ":+", "+"',
+            "invalid interpolation in an unquoted value is at its start",
+        ),
+        _error(
+            "X=" + "${U:-" * 101 + "}" * 101,
+            1,
+            3,
+            'invalid interpolation format: "${" nested more than 100 levels deep',
+            "interpolation nested too deeply",
         ),
     ],
 )
-def test_errors(text: str, line: int, message: str) -> None:
-    with pytest.raises(DotenvError, match=f"^line {line}: {re.escape(message)}$") as caught:
+def test_errors(text: str, line: int, column: int, message: str) -> None:
+    where = f"line {line}, column {column}"
+    with pytest.raises(DotenvError, match=f"^{where}: {re.escape(message)}$") as caught:
         parse_dotenv(text, _shell)
-    assert (caught.value.line, caught.value.message) == (line, message)
+    assert (caught.value.line, caught.value.column, caught.value.message) == (
+        line,
+        column,
+        message,
+    )
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        pytest.param("s3cr3t%pw", id="a bare secret with a character no key may hold"),
+        pytest.param("my s3cr3t pw", id="a bare secret with spaces"),
+        pytest.param('PW="s3cr3t', id="an unterminated quote"),
+        pytest.param('PW="a" s3cr3t', id="text after the closing quote"),
+        pytest.param("PW=s3cr3t$3", id="a dollar in an unquoted secret"),
+        pytest.param('PW="s3cr3t${Q3:3}"', id="bad interpolation in a quoted secret"),
+        pytest.param("PW=s3cr3t${", id="an unclosed brace"),
+    ],
+)
+def test_no_error_shows_the_text_of_the_file(text: str) -> None:
+    with pytest.raises(DotenvError) as caught:
+        parse_dotenv(text, _shell)
+    assert "s3cr3t" not in str(caught.value)
+    assert "3" not in caught.value.message
 
 
 def test_failed_interpolation_keeps_the_variable_as_cause() -> None:

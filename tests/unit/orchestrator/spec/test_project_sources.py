@@ -30,13 +30,13 @@ def test_a_variable_used_but_not_set_is_warned_of_once_as_compose_does(tmp_path:
         "compose.yaml": """
             services:
               web:
-                image: alpine:${TAG}
+                image: alpine:3${TAG}
                 command: [echo, "$GREETING", "${TAG}", "${SET}", "${OPTIONAL:-x}", "${O2-y}"]
         """
     }
     warnings: list[str] = []
     web = load_files(tmp_path, files, shell={"SET": "1"}, warnings=warnings).service("web")
-    assert web.image == "alpine:"
+    assert web.image == "alpine:3"
     assert warnings == [
         'the "TAG" variable is not set; it reads as an empty string',
         'the "GREETING" variable is not set; it reads as an empty string',
@@ -142,9 +142,7 @@ def test_a_dotenv_that_is_not_utf8_names_its_line(tmp_path: Path) -> None:
     files = {"compose.yaml": "services:\n  web:\n    image: alpine\n"}
     with pytest.raises(SpecError) as caught:
         load_files(tmp_path, files, use=("compose.yaml",))
-    assert str(caught.value) == (
-        f"{tmp_path / '.env'}:2: not UTF-8 text: byte 0xe9 cannot be decoded"
-    )
+    assert str(caught.value) == (f"{tmp_path / '.env'}:2:6: not UTF-8 text")
 
 
 def test_a_service_env_file_that_is_not_utf8_names_its_line(tmp_path: Path) -> None:
@@ -153,8 +151,8 @@ def test_a_service_env_file_that_is_not_utf8_names_its_line(tmp_path: Path) -> N
     with pytest.raises(SpecError) as caught:
         load_files(tmp_path, files)
     assert str(caught.value) == (
-        f"{tmp_path / 'compose.yaml'}:4:5: services.web.env_file: {tmp_path / 'web.env'}:1: "
-        "not UTF-8 text: byte 0xff cannot be decoded"
+        f"{tmp_path / 'compose.yaml'}:4:5: services.web.env_file: {tmp_path / 'web.env'}:1:1: "
+        "not UTF-8 text"
     )
 
 
@@ -201,10 +199,12 @@ def test_an_extends_cycle_is_named(tmp_path: Path) -> None:
               b: {image: x, extends: a}
         """
     }
-    with pytest.raises(
-        SpecError, match=r"extends cycle: compose.yaml:a -> compose.yaml:b -> compose.yaml:a"
-    ):
+    with pytest.raises(SpecError) as caught:
         load_files(tmp_path, files)
+    assert str(caught.value) == (
+        f"{tmp_path / 'compose.yaml'}:2:17: services.a.extends: extends cycle: a -> b -> a\n"
+        f"{tmp_path / 'compose.yaml'}:3:17: services.b.extends: extends cycle: b -> a -> b"
+    )
 
 
 def test_extends_of_an_undefined_service(tmp_path: Path) -> None:
@@ -264,7 +264,7 @@ def test_an_include_cycle_is_named(tmp_path: Path) -> None:
 
 
 def test_an_extends_chain_too_long_to_follow_is_one_problem(tmp_path: Path) -> None:
-    n = 1500
+    n = 150
     text = "services:\n" + "".join(
         f"  s{i}:\n    image: a\n    extends: s{i + 1}\n" for i in range(n)
     )
@@ -272,8 +272,8 @@ def test_an_extends_chain_too_long_to_follow_is_one_problem(tmp_path: Path) -> N
     with pytest.raises(SpecError) as caught:
         load_files(tmp_path, files)
     assert str(caught.value) == (
-        f"{tmp_path / 'compose.yaml'}:2:3: services.s0.extends: "
-        "the extends chain is too long to follow (hundreds of services)"
+        f"{tmp_path / 'compose.yaml'}:4:5: services.s0.extends: "
+        "the extends chain goes through more than 100 services"
     )
 
 
@@ -309,9 +309,7 @@ _BAD_INCLUDE = (
         ),
     ],
 )
-def test_a_malformed_include_entry_is_one_problem(
-    tmp_path: Path, entry: str, problem: str
-) -> None:
+def test_a_malformed_include_entry_is_one_problem(tmp_path: Path, entry: str, problem: str) -> None:
     files = {
         "compose.yaml": f"include: [{entry}]\nservices:\n  web:\n    image: a\n",
         "other.yaml": "services:\n  x:\n    image: b\n",

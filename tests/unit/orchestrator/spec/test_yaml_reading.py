@@ -140,7 +140,7 @@ def test_nested_aliases_expanding_into_too_many_values_are_refused(tmp_path: Pat
         ),
         (
             "x: " + "[" * 500 + "]" * 500 + "\nservices:\n  web:\n    image: alpine\n",
-            ": invalid YAML: nested too deeply",
+            ":1:103: x: nested more than 100 levels deep",
         ),
         (
             "services:\n  web:\n    image: alpine\n    labels:\n      x: " + "1" * 5000 + "\n",
