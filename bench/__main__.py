@@ -6,7 +6,8 @@
     `runc run -d` alone on a ready bundle;
 (c) the supervisor's RSS with 10 containers running, and its child processes.
 
-(d), (e): the Compose loader, see bench/spec.py; (f) the pull: bench/pull.py.
+(d), (e): the Compose loader, see bench/spec.py; (f) the pull: bench/pull.py;
+(g) the log pump under a flood of output: bench/logs.py.
 
 The machine's speed is printed first and last (`machine_speed_ms`), so that
 figures from a slow stretch of this VM can be told apart.
@@ -17,7 +18,7 @@ here compiles Corral's sources anew (see bench/pull.py).
 
 Run by `make bench` inside a private network namespace; prints figures only.
 `python -m bench up cold rss` runs only the parts named (up, cold, rss, pull,
-spec); no argument runs them all.
+spec, logs); no argument runs them all.
 """
 
 import os
@@ -32,6 +33,7 @@ from pathlib import Path
 
 import trio
 
+from bench.logs import bench_logs
 from bench.pull import bench_pull
 from bench.spec import main as bench_spec
 
@@ -190,7 +192,7 @@ def bench_memory(bench: Bench) -> None:
         bench.run("-p", "benchrss", "down")
 
 
-PARTS = ("up", "cold", "rss", "pull", "spec")
+PARTS = ("up", "cold", "rss", "pull", "spec", "logs")
 
 
 def machine_speed_ms() -> float:
@@ -218,7 +220,7 @@ def main(argv: list[str]) -> None:
         speed = machine_speed_ms()
         print(f"machine speed: a fixed loop of 2M Python additions takes {speed:.0f} ms")
         bench = Bench(root)
-        if {"up", "cold", "rss"} & set(parts):
+        if {"up", "cold", "rss", "logs"} & set(parts):
             packages = [str(REPO / package) for package in ("orchestrator", "runtime", "netplug")]
             subprocess.run([sys.executable, "-m", "compileall", "-q", *packages], check=True)
             bench.import_image()
@@ -232,6 +234,8 @@ def main(argv: list[str]) -> None:
             bench_pull(root)
         if "spec" in parts:
             bench_spec()
+        if "logs" in parts:
+            bench_logs(root, bench.env)
         print(f"machine speed at the end: {machine_speed_ms():.0f} ms")
     finally:
         shutil.rmtree(root, ignore_errors=True)

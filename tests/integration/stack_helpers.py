@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from tests import log_file
 from tests.leaks import leftovers
 
 COMMAND_TIMEOUT = 60.0
@@ -117,6 +118,10 @@ class Corral:
     def log_text(self, service: str) -> str:
         path = self.run_root / self.project / "logs" / f"{self.project}-{service}-1.log"
         return path.read_text(encoding="utf-8")
+
+    def log_lines(self, service: str) -> list[tuple[str, str]]:
+        """(stream, line) of each line the service's container printed."""
+        return log_file.lines(self.log_text(service))
 
     def supervisor_log(self) -> str:
         """What the detached supervisor wrote, or "" when it wrote nothing."""

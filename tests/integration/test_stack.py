@@ -14,6 +14,7 @@ import pytest
 from netplug.bridge import link_name
 from orchestrator import project_lock
 from orchestrator.paths import StateRoots
+from tests import log_file
 from tests.integration.stack_helpers import COMMAND_TIMEOUT, RUNTIMES, Corral
 
 pytestmark = pytest.mark.root
@@ -192,7 +193,7 @@ services:
     _up(corral)
     rows = corral.wait_for(lambda r: r["worker"]["State"] == "exited")
     assert (rows["worker"]["ExitCode"], rows["worker"]["RestartCount"]) == (3, 2)
-    assert corral.log_text("worker").count("stdout attempt") == 3
+    assert corral.log_lines("worker") == [("stdout", "attempt")] * 3
     _down(corral)
 
 
@@ -207,11 +208,32 @@ services:
     )
     _up(corral)
     corral.wait_for(lambda r: r["once"]["State"] == "exited")
-    lines = corral.log_text("once").splitlines()
-    assert [line.split(" ", 2)[1:] for line in lines] == [
-        ["stdout", "first"],
-        ["stdout", "last words without newline"],
+    assert log_file.entries(corral.log_text("once")) == [
+        ("stdout", "F", "first"),
+        ("stdout", "F", "last words without newline"),
     ]
+    _down(corral)
+
+
+def test_a_long_line_without_a_newline_is_logged_whole_in_16_kib_pieces(corral: Corral) -> None:
+    # 3.5 MB of digits and no newline: the numbers 1 to 600000 run together.
+    corral.write(
+        """
+services:
+  flood:
+    image: busybox
+    command: ["sh", "-c", "seq 1 600000 | tr -d '\\\\n'"]
+"""
+    )
+    _up(corral)
+    rows = corral.wait_for(lambda r: r["flood"]["State"] == "exited")
+    assert rows["flood"]["ExitCode"] == 0
+    pieces = log_file.entries(corral.log_text("flood"))
+    expected = "".join(str(number) for number in range(1, 600001))
+    assert [(stream, tag, len(text)) for stream, tag, text in pieces] == [
+        ("stdout", "P", 16384)
+    ] * (len(expected) // 16384) + [("stdout", "F", len(expected) % 16384)]
+    assert "".join(text for _, _, text in pieces) == expected
     _down(corral)
 
 
@@ -310,7 +332,7 @@ def test_foreground_output_to_a_reader_that_went_away_does_not_stop_the_stack(
         time.sleep(1.0)  # ten more lines, each to a pipe nobody reads
         assert foreground.poll() is None
         assert corral.ps()["ticker"]["State"] == "running"
-        assert "tick" in corral.log_text("ticker").splitlines()[-1]
+        assert corral.log_lines("ticker")[-1] == ("stdout", "tick")
         foreground.send_signal(signal.SIGINT)
         _, stderr = foreground.communicate(timeout=30)
     finally:

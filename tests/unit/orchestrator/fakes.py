@@ -22,6 +22,7 @@ from orchestrator.logs import ContainerLog
 from orchestrator.service import Container, StartFailed
 from orchestrator.spec.model import RestartMode, RestartPolicy, ServiceSpec
 from orchestrator.spec.normalize import Dependency
+from tests import log_file
 
 SIGKILL_CODE = 128 + signal.SIGKILL
 
@@ -230,12 +231,8 @@ class Logged:
         return self.console.getvalue().splitlines()
 
     def file_lines(self) -> list[tuple[str, str]]:
-        """(stream, text) of every line of the log file; the timestamp dropped."""
-        lines = []
-        for line in self.file.getvalue().decode().splitlines():
-            _stamp, stream, text = line.split(" ", 2)
-            lines.append((stream, text))
-        return lines
+        """(stream, text) of every line of the log file, its pieces joined."""
+        return log_file.lines(self.file.getvalue().decode())
 
 
 def container(

@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 from orchestrator.logs import ContainerLog
+from tests.log_file import entries
 
 
 class FailingStream(io.StringIO):
@@ -45,7 +46,7 @@ def test_a_full_disk_drops_lines_until_there_is_room_again() -> None:
     log.write_line("stdout", "lost too")
     file.full = False
     log.write_line("stderr", "kept")
-    assert [line.split(b" ", 1)[1] for line in file.getvalue().splitlines()] == [b"stderr kept"]
+    assert entries(file.getvalue().decode()) == [("stderr", "F", "kept")]
     assert console.getvalue().splitlines() == [
         "demo-web-1 | lost",
         "demo-web-1 | lost too",
@@ -75,10 +76,7 @@ def test_a_line_dropped_on_a_full_disk_does_not_come_back_later(tmp_path: Path) 
     # the line it could not write and write it with the next one.
     path = tmp_path / "demo-web-1.log"
     subprocess.run([sys.executable, "-c", FILE_SIZE_LIMIT, str(path)], check=True, timeout=60)
-    assert [line.split(" ", 1)[1] for line in path.read_text().splitlines()] == [
-        "stdout first",
-        "stdout third",
-    ]
+    assert entries(path.read_text()) == [("stdout", "F", "first"), ("stdout", "F", "third")]
 
 
 def test_a_log_file_on_a_full_device_does_not_raise() -> None:
@@ -95,7 +93,7 @@ def test_a_terminal_that_went_away_is_not_written_again() -> None:
     console.failing = False
     log.write_line("stdout", "second")
     assert console.getvalue() == ""
-    assert [line.split(b" ", 1)[1] for line in file.getvalue().splitlines()] == [
-        b"stdout first",
-        b"stdout second",
+    assert entries(file.getvalue().decode()) == [
+        ("stdout", "F", "first"),
+        ("stdout", "F", "second"),
     ]
