@@ -15,15 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from orchestrator.spec import isolation_fields as isolation
 from orchestrator.spec.durations import parse_duration
-from orchestrator.spec.isolation_fields import (
-    capabilities,
-    check_sysctls,
-    check_ulimit_names,
-    device_cgroup_rules,
-    security_opt,
-    userns_mode,
-)
 from orchestrator.spec.model import (
     EnvFile,
     LifecycleHook,
@@ -316,8 +309,8 @@ SERVICE_FIELDS: dict[str, Parser] = {
     "attach": boolean,
     "blkio_config": _rare("extras", "parse_blkio_config"),
     "build": lambda v, c: parse_build(v, project_dir=c.project_dir),
-    "cap_add": capabilities,
-    "cap_drop": capabilities,
+    "cap_add": isolation.capabilities,
+    "cap_drop": isolation.capabilities,
     "cgroup": _choice("host", "private"),
     "cgroup_parent": _string,
     "command": command,
@@ -336,7 +329,7 @@ SERVICE_FIELDS: dict[str, Parser] = {
     "depends_on": lambda v, c: parse_depends_on(v),
     "deploy": _rare("deploy", "parse_deploy"),
     "develop": _rare("extras", "parse_develop"),
-    "device_cgroup_rules": device_cgroup_rules,
+    "device_cgroup_rules": isolation.device_cgroup_rules,
     "devices": lambda v, c: parse_devices(v),
     "dns": _string_or_list,
     "dns_opt": _string_list,
@@ -384,19 +377,19 @@ SERVICE_FIELDS: dict[str, Parser] = {
     "runtime": _string,
     "scale": _integer(0),
     "secrets": lambda v, c: parse_file_references(v, kind="secret"),
-    "security_opt": security_opt,
+    "security_opt": isolation.security_opt,
     "shm_size": _size,
     "stdin_open": boolean,
     "stop_grace_period": _duration,
     "stop_signal": stop_signal,
     "storage_opt": _pairs,
-    "sysctls": lambda v, c: check_sysctls(_pairs(v, c)),
+    "sysctls": lambda v, c: isolation.check_sysctls(_pairs(v, c)),
     "tmpfs": lambda v, c: parse_tmpfs(v),
     "tty": boolean,
-    "ulimits": lambda v, c: check_ulimit_names(parse_ulimits(v)),
+    "ulimits": lambda v, c: isolation.check_ulimit_names(parse_ulimits(v)),
     "use_api_socket": boolean,
     "user": _user,
-    "userns_mode": userns_mode,
+    "userns_mode": isolation.userns_mode,
     "uts": _string,
     "volumes": _volumes,
     "volumes_from": _string_list,
