@@ -102,6 +102,14 @@ def _container_name(project: ProjectSpec, service: str) -> str:
     return f"{project.name}-{service}-1"
 
 
+def _cgroup_path(parent: str | None, name: str) -> str:
+    """`name` under the service's cgroup_parent: from the hierarchy's root
+    when that is absolute, else under the supervisor's own cgroup (as Docker
+    reads a relative one under its daemon's); under the supervisor's own
+    cgroup without one."""
+    return f"{parent.rstrip('/')}/{name}" if parent else name
+
+
 def container_layouts(
     project: ProjectSpec,
     images: Mapping[str, Image],
@@ -120,7 +128,7 @@ def container_layouts(
                     service=service,
                     image=images[service.name],
                     netns_name=kernel_name,
-                    cgroup_path=kernel_name,
+                    cgroup_path=_cgroup_path(service.cgroup_parent, kernel_name),
                 )
             )
     return tuple(layouts)

@@ -70,6 +70,9 @@ class Hierarchy:
     """Its v1 controllers (or `name=...`); empty for the cgroup v2 hierarchy."""
 
     def cgroup(self, name: str) -> Path:
+        """Cgroup `name`: from the hierarchy's root when absolute, else under ours."""
+        if name.startswith("/"):
+            return self.mount_point / name.lstrip("/")
         return self.mount_point / self.own / name
 
 
@@ -139,12 +142,14 @@ def prepare_cgroups(
     limited to DEVICE_RULES and the `allowed_devices` lines ("c 10:229 rwm")."""
     for hierarchy in hierarchies:
         cgroup = hierarchy.cgroup(name)
-        cgroup.mkdir(exist_ok=True)
-        if "cpuset" in hierarchy.controllers:
-            # A new v1 cpuset has no CPUs and no memory nodes: nobody could join it.
-            for knob in ("cpuset.cpus", "cpuset.mems"):
-                if not (cgroup / knob).read_text().strip():
-                    (cgroup / knob).write_text((cgroup.parent / knob).read_text())
+        missing = [cgroup, *(p for p in cgroup.parents if not p.exists())]
+        for directory in reversed(missing):  # a cgroup_parent may be new too
+            directory.mkdir(exist_ok=True)
+            if "cpuset" in hierarchy.controllers:
+                # A new v1 cpuset has no CPUs and no memory nodes: nobody could join it.
+                for knob in ("cpuset.cpus", "cpuset.mems"):
+                    if not (directory / knob).read_text().strip():
+                        (directory / knob).write_text((directory.parent / knob).read_text())
         if "devices" in hierarchy.controllers:
             (cgroup / "devices.deny").write_text("a")
             for rule in (*device_rule_lines(), *allowed_devices):

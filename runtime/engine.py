@@ -190,10 +190,10 @@ class Engine:
         self._exec_ids = itertools.count()
 
     def cgroups_path(self, name: str) -> str:
-        """The config.json cgroupsPath that puts a container in cgroup `name`
-        under this process's own. runc reads a relative path so; crun takes
-        any path from the root of the hierarchy."""
-        if self.name != "crun" or self._placement is not None:
+        """The config.json cgroupsPath that puts a container in cgroup `name`:
+        under this process's own when relative, else from the root of the
+        hierarchy. runc reads a path so; crun takes any path from the root."""
+        if self.name != "crun" or self._placement is not None or name.startswith("/"):
             return name
         own = next((h.own for h in self._hierarchies if not h.controllers), "")
         return f"/{own}/{name}" if own else f"/{name}"

@@ -157,6 +157,14 @@ def device_cgroup_rules(value: Any, _: "FieldContext") -> tuple[str, ...]:
     return rules
 
 
+def cgroup_parent(value: Any, _: "FieldContext") -> str:
+    if not isinstance(value, str) or not value.strip("/"):
+        raise NormalizeError(f"{value!r} is not a cgroup path")
+    if ".." in value.split("/"):
+        raise NormalizeError(f"{value!r}: a cgroup parent may not climb out with '..'")
+    return value
+
+
 def userns_mode(value: Any, _: "FieldContext") -> str:
     if value != "host":
         raise NormalizeError(

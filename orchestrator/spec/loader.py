@@ -48,7 +48,7 @@ SUPPORTED_SERVICE_KEYS = {
     "hostname", "restart", "depends_on", "networks", "stop_signal", "stop_grace_period",
     "profiles", "pull_policy", "healthcheck", "cap_add", "cap_drop", "privileged",
     "security_opt", "sysctls", "ulimits", "devices", "device_cgroup_rules", "group_add",
-    "userns_mode", "oom_score_adj",
+    "userns_mode", "oom_score_adj", "cgroup_parent",
 }  # fmt: skip
 
 _SERVICE_NAME = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_.-]*$")

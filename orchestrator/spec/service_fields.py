@@ -312,7 +312,7 @@ SERVICE_FIELDS: dict[str, Parser] = {
     "cap_add": isolation.capabilities,
     "cap_drop": isolation.capabilities,
     "cgroup": _choice("host", "private"),
-    "cgroup_parent": _string,
+    "cgroup_parent": isolation.cgroup_parent,
     "command": command,
     "configs": lambda v, c: parse_file_references(v, kind="config"),
     "container_name": _string,

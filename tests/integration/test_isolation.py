@@ -164,3 +164,42 @@ def test_isolation_keys_from_inside(corral: Corral, tmp_path: Path) -> None:
     assert privileged["sysfs"] == "rw"
     assert privileged["mount"] == "yes"
     assert privileged["loop"] == "yes"
+
+
+@pytest.mark.parametrize("runtime", RUNTIMES)
+def test_cgroup_parent_places_the_container_below_it(corral: Corral) -> None:
+    parent = f"{corral.project}-parent"
+    corral.write(f"""
+services:
+  absolute:
+    image: busybox
+    command: ["sh", "-c", "trap 'exit 0' TERM; sleep 1000 & wait"]
+    cgroup_parent: /{parent}
+  relative:
+    image: busybox
+    command: ["sh", "-c", "trap 'exit 0' TERM; sleep 1000 & wait"]
+    cgroup_parent: nested/deeper
+""")
+    memory = Path("/sys/fs/cgroup/memory")
+    if not memory.is_dir():
+        memory = Path("/sys/fs/cgroup")  # the unified hierarchy
+    try:
+        result = corral("up", "-d")
+        assert result.returncode == 0, result.stderr
+        corral.wait_for(lambda rows: all(r["State"] == "running" for r in rows.values()))
+        placed = {path.name: path for path in memory.rglob(f"corral-{corral.project}.*")}
+        absolute = placed[f"corral-{corral.project}.absolute-1"]
+        relative = placed[f"corral-{corral.project}.relative-1"]
+        assert absolute.parent == memory / parent
+        assert relative.parent.name == "deeper"
+        assert relative.parent.parent.name == "nested"
+        assert (absolute / "cgroup.procs").read_text().split()
+        assert corral("down").returncode == 0
+        assert not absolute.exists()
+        assert not relative.exists()
+    finally:
+        for hierarchy in Path("/sys/fs/cgroup").iterdir():
+            for made in (*hierarchy.rglob("nested/deeper"), hierarchy / parent):
+                for directory in (made, made.parent) if made.name == "deeper" else (made,):
+                    if directory.is_dir():
+                        directory.rmdir()
