@@ -18,8 +18,10 @@ from pathlib import Path
 from typing import Any
 
 from orchestrator import config, project_lock
+from orchestrator.control import client as control
 from orchestrator.control.client import is_alive, request
 from orchestrator.errors import CorralError, ImageMissing, NotRunning, ProjectBusy
+from orchestrator.exec_streams import ExecStreams
 from orchestrator.paths import ProjectPaths, StateRoots
 from orchestrator.spec import LoadOptions, ProjectSpec, find_compose_files, load_project
 from orchestrator.spec.project import project_name
@@ -165,16 +167,15 @@ def _exec(args: argparse.Namespace, roots: StateRoots) -> int:
     if not args.argv:
         raise CorralError("exec needs a command to run")
     paths = _project_paths(args, roots)
-    try:
-        reply = request(
-            paths.control_socket,
-            {"op": "exec", "service": args.service, "argv": args.argv},
-            fds=(0, 1, 2),
-            timeout=None,  # the answer comes when the command exits
-        )
-    except NotRunning as exc:
-        raise CorralError(f"project {paths.project} is not running") from exc
-    return int(reply["exit_code"])
+    message = {"op": "exec", "service": args.service, "argv": args.argv}
+    with ExecStreams() as streams:
+        try:
+            with control.sent(paths.control_socket, message, streams.remote) as connection:
+                streams.close_remote()
+                answer = streams.copy(connection)
+        except NotRunning as exc:
+            raise CorralError(f"project {paths.project} is not running") from exc
+    return int(control.reply(paths.control_socket, answer)["exit_code"])
 
 
 def _pull(args: argparse.Namespace, roots: StateRoots) -> int:

@@ -11,6 +11,7 @@ import functools
 import os
 import signal
 import socket
+import stat
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from ipaddress import IPv4Network
 from typing import IO, Any
@@ -86,6 +87,10 @@ class ControlHandler:
             raise CorralError(f"service {service} is not running ({container.state.value})")
         if len(fds) != 3 or not argv:
             raise CorralError("exec needs a command and the three standard streams")
+        if not all(stat.S_ISFIFO(os.fstat(fd).st_mode) for fd in fds):
+            # The runtime gives its stdio to the container's user (crun
+            # fchowns it): a caller's own file or terminal must not be that.
+            raise CorralError("exec takes pipes for its streams, not files")
         stdin, stdout, stderr = fds
         return await self.engine.exec(
             container.name, argv, stdin=stdin, stdout=stdout, stderr=stderr

@@ -318,13 +318,33 @@ class Engine:
         stdout: int,
         stderr: int,
     ) -> int:
-        """Run argv in the running container with the given stdio; its exit code."""
-        with self._exec_command(container_id, argv) as command:
-            process = await self._start(
-                "exec", container_id, command, self._joining(container_id), stdin=stdin,
-                stdout=stdout, stderr=stderr,
-            )  # fmt: skip
-            return await _exit_code(process)
+        """Run argv in the running container with the given stdio; its exit
+        code (the runtime's, if it could not start argv), once argv has
+        exited, whatever it left holding its stdio.
+
+        runc runs detached (argv becomes our child, as a container's first
+        process does): in the foreground it copies the stdio through pipes
+        of its own and exits only when they end, which a process argv left
+        in the background holds off."""
+        pid_file = None
+        options: tuple[str, ...] = ()
+        bundle = self._bundles.get(container_id)
+        if self.name == "runc" and bundle is not None:
+            pid_file = bundle / f"exec-{os.getpid()}-{next(self._exec_ids)}.pid"
+            options = ("--detach", "--pid-file", str(pid_file))
+        try:
+            with self._exec_command(container_id, argv, *options) as command:
+                process = await self._start(
+                    "exec", container_id, command, self._joining(container_id), stdin=stdin,
+                    stdout=stdout, stderr=stderr,
+                )  # fmt: skip
+                code = await _exit_code(process)
+            if pid_file is None or code != 0:
+                return code
+            return await _exit_code(ContainerProcess(int(pid_file.read_text())))
+        finally:
+            if pid_file is not None:
+                pid_file.unlink(missing_ok=True)
 
     async def exec_captured(self, container_id: str, argv: Sequence[str]) -> ExecResult:
         """Run argv in the running container, its stdout and stderr captured

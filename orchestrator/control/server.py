@@ -1,6 +1,7 @@
 """The supervisor's side of the control socket."""
 
 import array
+import contextlib
 import json
 import os
 import socket
@@ -60,17 +61,43 @@ async def _answer(connection: trio.socket.SocketType, handler: Handler) -> None:
         try:
             if not data:  # a liveness probe, or a client that gave up
                 return
-            request = json.loads(data)
-            reply = await handler(request, fds)
-        except Exception as exc:  # noqa: BLE001 - every failure is an answer to the client
-            reply = {"error": str(exc) or type(exc).__name__}
+            reply = await _unless_hung_up(connection, _answering(handler, data, fds))
         finally:
             for fd in fds:
                 os.close(fd)
+        if reply is None:
+            return
         try:
             await _send_all(connection, json.dumps(reply).encode() + b"\n")
         except (BrokenPipeError, ConnectionResetError):
             pass  # the client went away; nothing is owed to it
+
+
+async def _answering(handler: Handler, data: bytes, fds: list[int]) -> dict[str, Any]:
+    try:
+        return await handler(json.loads(data), fds)
+    except Exception as exc:  # noqa: BLE001 - every failure is an answer to the client
+        return {"error": str(exc) or type(exc).__name__}
+
+
+async def _unless_hung_up(
+    connection: trio.socket.SocketType, answer: Awaitable[dict[str, Any]]
+) -> dict[str, Any] | None:
+    """`answer`, cancelled (None) if the client closes the connection first:
+    an `exec` whose caller is gone (Ctrl-C) stops its command."""
+    reply = None
+    async with trio.open_nursery() as nursery:
+
+        async def until_hung_up() -> None:
+            with contextlib.suppress(OSError):
+                while await connection.recv(4096):
+                    pass  # a client sends nothing after its request
+            nursery.cancel_scope.cancel()
+
+        nursery.start_soon(until_hung_up)
+        reply = await answer
+        nursery.cancel_scope.cancel()
+    return reply
 
 
 async def _send_all(connection: trio.socket.SocketType, data: bytes) -> None:

@@ -8,7 +8,7 @@ import trio
 
 from orchestrator.control import server
 from orchestrator.control.address import MAX_PATH
-from orchestrator.control.client import is_alive, request
+from orchestrator.control.client import is_alive, request, sent
 from orchestrator.errors import ControlError, NotRunning
 
 
@@ -48,4 +48,24 @@ async def test_a_supervisor_that_does_not_answer_is_given_up_on(tmp_path: Path) 
         await nursery.start(server.serve, path, never)
         with pytest.raises(ControlError, match=r"did not answer within 0\.2 s$"):
             await trio.to_thread.run_sync(lambda: request(path, {"op": "ps"}, timeout=0.2))
+        nursery.cancel_scope.cancel()
+
+
+async def test_a_request_whose_client_hangs_up_is_cancelled(tmp_path: Path) -> None:
+    started, cancelled = trio.Event(), trio.Event()
+
+    async def running(message: dict[str, Any], fds: list[int]) -> dict[str, Any]:
+        started.set()
+        try:
+            await trio.sleep_forever()
+        finally:
+            cancelled.set()
+
+    path = tmp_path / "control.sock"
+    async with trio.open_nursery() as nursery:
+        await nursery.start(server.serve, path, running)
+        with sent(path, {"op": "exec"}):
+            await started.wait()
+        with trio.fail_after(5):
+            await cancelled.wait()
         nursery.cancel_scope.cancel()
