@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from runtime.isolation import KNOWN_CAPABILITIES, effective_capabilities, grantable_capabilities
+from tests import log_file
 from tests.integration.stack_helpers import RUNTIMES, Corral
 
 pytestmark = pytest.mark.root
@@ -91,8 +92,7 @@ def _probe_results(corral: Corral, service: str) -> dict[str, str]:
         assert time.monotonic() < deadline, text
         time.sleep(0.1)
     results = {}
-    for line in text.splitlines():
-        message = line.split(" ", 2)[2] if line.count(" ") >= 2 else ""
+    for _, message in log_file.lines(text):
         for separator in (":\t", "="):
             if separator in message:
                 key, _, value = message.partition(separator)
