@@ -1,4 +1,7 @@
-"""One stack: networks, containers in dependency order, orderly shutdown.
+"""One stack: containers in dependency order, orderly shutdown, removal.
+
+Its bridges exist before it runs (see `subnets`); it removes them with the
+rest of the project.
 
 `Stack.run` brings the stack up and reports started once every container's
 first start was attempted (or a stop ended the start); it returns after
@@ -12,10 +15,8 @@ from collections.abc import Awaitable, Callable, Mapping
 
 import trio
 
-from netplug.errors import NetworkError
 from orchestrator.errors import StackError
 from orchestrator.logconfig import get_logger
-from orchestrator.network_relay import LocalNetwork, NetworkOps
 from orchestrator.paths import ProjectPaths
 from orchestrator.plan import StackPlan
 from orchestrator.service import Container
@@ -33,10 +34,8 @@ class Stack:
         plan: StackPlan,
         containers: Mapping[str, Container],
         teardown: Callable[[ProjectPaths], Awaitable[None]],
-        network: NetworkOps | None = None,
     ) -> None:
         self.plan = plan
-        self._network = network or LocalNetwork()
         self.containers = dict(containers)  # by service name
         self._teardown = teardown
         self._stop_requested = trio.Event()
@@ -78,7 +77,6 @@ class Stack:
     ) -> None:
         try:
             async with trio.open_nursery() as nursery:
-                await self._create_networks()
                 with self._starting:
                     await self._start_all(nursery)
                 task_status.started(self)
@@ -122,15 +120,6 @@ class Stack:
             if not failing:
                 raise
             _log.error("cleanup failed", error=str(exc))
-
-    async def _create_networks(self) -> None:
-        for network in self.plan.networks:
-            try:
-                await self._network.ensure_bridge(
-                    network.bridge, network.gateway, label=network.label
-                )
-            except NetworkError as exc:
-                raise StackError(f"network {network.name}: {exc}") from exc
 
     async def _start_all(self, nursery: trio.Nursery) -> None:
         """Each container starts once the containers it depends on have made

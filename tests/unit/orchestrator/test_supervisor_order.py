@@ -2,8 +2,7 @@
 
 The stack is a <- b <- c (c depends on b, b on a) plus d, which depends on
 nothing and nothing on it. The containers are handed to `Stack` in the
-order d, c, b, a, so that any order seen comes from depends_on. No
-networks: `_create_networks` makes no netplug call.
+order d, c, b, a, so that any order seen comes from depends_on.
 """
 
 import signal
