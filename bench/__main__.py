@@ -108,7 +108,7 @@ def bench_cold_start(bench: Bench) -> None:
     from orchestrator.cleanup import remove_project_objects
     from orchestrator.launch import RuncLauncher, prepare_root
     from orchestrator.paths import StateRoots
-    from orchestrator.plan import make_plan
+    from orchestrator.plan import make_plan, plan_networks
     from orchestrator.spec import LoadOptions, load_project
     from runtime.engine import Engine, become_subreaper
     from runtime.images import ImageStore
@@ -124,7 +124,8 @@ def bench_cold_start(bench: Bench) -> None:
         )
         paths = roots.project(project.name)
         engine = Engine(paths.runtime_state)
-        plan = make_plan(project, {"s0": image}, await networks_in_use(), paths)
+        networks = plan_networks(project, paths, await networks_in_use())
+        plan = make_plan(project, {"s0": image}, networks, paths)
         network = plan.networks[0]
         await ensure_bridge(network.bridge, network.gateway, label=network.label)
         null = os.open(os.devnull, os.O_WRONLY)

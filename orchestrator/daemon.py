@@ -13,7 +13,6 @@ import signal
 import socket
 import stat
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
-from ipaddress import IPv4Network
 from typing import IO, Any
 
 import trio
@@ -28,9 +27,10 @@ from orchestrator.logconfig import get_logger
 from orchestrator.logs import LogSink
 from orchestrator.network_relay import LocalNetwork, NetworkOps, RelayedNetwork
 from orchestrator.paths import ProjectPaths
-from orchestrator.plan import StackPlan, container_layouts, make_plan
+from orchestrator.plan import NetworkPlan, StackPlan, container_layouts, make_plan
 from orchestrator.service import Container, State
 from orchestrator.spec import ProjectSpec
+from orchestrator.subnets import make_networks
 from orchestrator.supervisor import TEARDOWN_MARGIN, Stack
 from runtime.engine import Engine, become_subreaper
 from runtime.errors import ContainerRuntimeError
@@ -182,7 +182,7 @@ async def supervise(
         for c in plan.containers
     }
     teardown = functools.partial(remove_project_objects, engine=engine)
-    stack = interrupts.stack = Stack(plan, containers, teardown, network)
+    stack = interrupts.stack = Stack(plan, containers, teardown)
     try:
         async with trio.open_nursery() as nursery:
             nursery.start_soon(_reap_orphans, engine)
@@ -217,18 +217,19 @@ async def _plan_and_prepare(
     engine: Engine,
     network: NetworkOps,
 ) -> StackPlan:
-    """The plan, once the host's routes are known; meanwhile every container's
-    root is made, which needs none of the addresses."""
-    in_use: list[IPv4Network] = []
+    """The plan, once the stack's bridges are made on subnets of their own;
+    meanwhile every container's root is made, which needs none of the
+    addresses."""
+    networks: list[NetworkPlan] = []
 
-    async def read_routes() -> None:
-        in_use.extend(await network.networks_in_use())
+    async def claim_networks() -> None:
+        networks.extend(await make_networks(project, paths, network))
 
     async with trio.open_nursery() as nursery:
-        nursery.start_soon(read_routes)
+        nursery.start_soon(claim_networks)
         for layout in container_layouts(project, images, paths, services):
             nursery.start_soon(prepare_root, layout, paths, engine)
-    return make_plan(project, images, in_use, paths, services)
+    return make_plan(project, images, networks, paths, services)
 
 
 def run_stack(

@@ -65,6 +65,13 @@ class ProjectPaths:
         return self.run.parent / ".locks" / self.project
 
     @property
+    def subnet_lock_file(self) -> Path:
+        """The lock every project of these state roots takes to choose its
+        subnets and make its bridges (see `subnets`); a dotted name is no
+        project's."""
+        return self.run.parent / ".locks" / ".subnets"
+
+    @property
     def runtime_state(self) -> Path:
         return self.run / "runtime"
 

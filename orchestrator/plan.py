@@ -1,7 +1,9 @@
 """Turn a Compose project into the plain values `runtime` and `netplug` take.
 
-A pure function of the model, the resolved images and the networks already
-in use on the host, so it is tested without root.
+Pure functions of the model, the resolved images and the networks already
+in use on the host, so they are tested without root: `plan_networks` picks
+the subnets (see `subnets`, which makes them atomically across processes),
+`make_plan` the containers on them.
 """
 
 import signal
@@ -75,9 +77,10 @@ class StackPlan:
         raise KeyError(service)
 
 
-def _plan_networks(
+def plan_networks(
     project: ProjectSpec, paths: ProjectPaths, in_use: Sequence[IPv4Network]
 ) -> tuple[NetworkPlan, ...]:
+    """The project's networks that some service uses, on subnets clear of `in_use`."""
     taken = list(in_use)
     plans = []
     used = {name for service in project.services for name in service.network_names}
@@ -137,13 +140,12 @@ def container_layouts(
 def make_plan(
     project: ProjectSpec,
     images: Mapping[str, Image],
-    in_use: Sequence[IPv4Network],
+    networks: Sequence[NetworkPlan],
     paths: ProjectPaths,
     services: Sequence[str] = (),
 ) -> StackPlan:
     """The stack for `services` and what they depend on (all when empty):
-    their `container_layouts`, with subnets clear of `in_use`."""
-    networks = _plan_networks(project, paths, in_use)
+    their `container_layouts`, on the `plan_networks` of the project."""
     by_name = {n.name: n for n in networks}
     names = {s.name: _container_name(project, s.name) for s in project.services}
 
@@ -179,7 +181,7 @@ def make_plan(
                 hosts=_hosts(service, project, addresses, names),
             )
         )
-    return StackPlan(project, paths, networks, tuple(containers))
+    return StackPlan(project, paths, tuple(networks), tuple(containers))
 
 
 def _hosts(

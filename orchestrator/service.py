@@ -6,8 +6,10 @@ recording fake, while the real launcher drives runc, netplug and mounts.
 """
 
 import enum
+import functools
 import os
 import signal
+from collections.abc import Awaitable, Callable
 from typing import Protocol
 
 import trio
@@ -85,7 +87,8 @@ class Container:
         self.process: Process | None = None
         self._stop_requested = False
         self._killed = False
-        self._backoff_scope: trio.CancelScope | None = None
+        self._wait_scope: trio.CancelScope | None = None
+        """Around the waits a stop ends at once: the preparation, a backoff."""
         self._run_entered = False
         self._start_attempt: trio.Event | None = None
         self.first_start_done = trio.Event()
@@ -96,12 +99,12 @@ class Container:
 
     async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
         """Prepare, then start and restart until the policy or a stop says no.
-        Reports started once prepared; `first_start_done` follows the first
-        start attempt."""
+        Reports started once prepared (or once a stop ended the preparation);
+        `first_start_done` follows the first start attempt."""
         self._run_entered = True
         backoff: float | None = None
         try:
-            await self._launcher.prepare()
+            await self._unless_stopped(self._launcher.prepare)
             task_status.started()
             while not self._stop_requested:
                 began = trio.current_time()
@@ -116,15 +119,22 @@ class Container:
                 backoff = next_backoff(backoff, ran_for)
                 self.state = State.RESTARTING
                 _log.info("restarting", container=self.name, exit_code=code, delay=backoff)
-                with trio.CancelScope() as self._backoff_scope:
-                    await trio.sleep(backoff)
-                self._backoff_scope = None
+                await self._unless_stopped(functools.partial(trio.sleep, backoff))
                 if not self._stop_requested:
                     self.restart_count += 1
         finally:
             self.state = State.EXITED
             self.first_start_done.set()
             self.finished.set()
+
+    async def _unless_stopped(self, wait: Callable[[], Awaitable[None]]) -> None:
+        """Run `wait` unless a stop or a kill comes first, or cancel it when
+        one comes during it: a stop then ends the loop at once."""
+        with trio.CancelScope() as self._wait_scope:
+            if self._stop_requested:
+                self._wait_scope.cancel()
+            await wait()
+        self._wait_scope = None
 
     async def _run_once(self) -> int:
         out_read, out_write = pipe_pair()
@@ -159,8 +169,7 @@ class Container:
         self._stop_requested = True
         if not self._run_entered:
             self.finished.set()
-        if self._backoff_scope is not None:
-            self._backoff_scope.cancel()
+        self._end_wait()
         try:
             if self._start_attempt is not None:
                 await self._start_attempt.wait()
@@ -170,20 +179,27 @@ class Container:
             self.stopped.set()
 
     async def _terminate(self, process: Process, grace: float | None) -> None:
+        """Once killed, the process got its SIGKILL from `kill` or, if the
+        kill came during its start, from `_run_once`: it is only waited for."""
         if not self._killed:
             process.send_signal(self.stop_signal)
             with trio.move_on_after(self.service.stop_grace_period if grace is None else grace):
                 await process.wait()
                 return
             _log.warning("grace period over, killing", container=self.name)
-        process.send_signal(signal.SIGKILL)
+            process.send_signal(signal.SIGKILL)
         await process.wait()
 
     def kill(self) -> None:
         """SIGKILL now, or as soon as a start under way has made the process."""
         self._stop_requested = self._killed = True
+        self._end_wait()
         if self.process is not None:
             self.process.send_signal(signal.SIGKILL)
+
+    def _end_wait(self) -> None:
+        if self._wait_scope is not None:
+            self._wait_scope.cancel()
 
 
 def _close(*fds: int) -> None:

@@ -1,20 +1,22 @@
-"""One stack: networks, containers in dependency order, orderly shutdown.
+"""One stack: containers in dependency order, orderly shutdown, removal.
+
+Its bridges exist before it runs (see `subnets`); it removes them with the
+rest of the project.
 
 `Stack.run` brings the stack up and reports started once every container's
-first start was attempted; it returns after `request_stop`, having stopped
-the containers in reverse dependency order and removed every object. If it
-is cancelled instead, the same stop and teardown still run, shielded and
-bounded, so nothing is left behind.
+first start was attempted (or a stop ended the start); it returns after
+`request_stop`, having stopped the containers in reverse dependency order,
+within `stop_bound`, and removed every object. If it is cancelled instead,
+the same stop and teardown still run, shielded and bounded, so nothing is
+left behind.
 """
 
 from collections.abc import Awaitable, Callable, Mapping
 
 import trio
 
-from netplug.errors import NetworkError
 from orchestrator.errors import StackError
 from orchestrator.logconfig import get_logger
-from orchestrator.network_relay import LocalNetwork, NetworkOps
 from orchestrator.paths import ProjectPaths
 from orchestrator.plan import StackPlan
 from orchestrator.service import Container
@@ -32,16 +34,20 @@ class Stack:
         plan: StackPlan,
         containers: Mapping[str, Container],
         teardown: Callable[[ProjectPaths], Awaitable[None]],
-        network: NetworkOps | None = None,
     ) -> None:
         self.plan = plan
-        self._network = network or LocalNetwork()
         self.containers = dict(containers)  # by service name
         self._teardown = teardown
         self._stop_requested = trio.Event()
+        self._starting = trio.CancelScope()
+        """Around the start in dependency order, which a stop ends."""
 
     def request_stop(self) -> None:
+        """Stop the stack; a start still under way goes no further: the
+        containers waiting for a dependency or being prepared are not started,
+        those whose start is under way are stopped once it ends."""
         self._stop_requested.set()
+        self._starting.cancel()
 
     @property
     def stopping(self) -> bool:
@@ -71,48 +77,49 @@ class Stack:
     ) -> None:
         try:
             async with trio.open_nursery() as nursery:
-                await self._create_networks()
-                await self._start_all(nursery)
+                with self._starting:
+                    await self._start_all(nursery)
                 task_status.started(self)
                 await self._stop_requested.wait()
-                await self._stop_all()
+                await self._stop_within_bound()
+                nursery.cancel_scope.cancel()  # a container that outlived the bound
         except BaseException:
             await self._shut_down(failing=True)
             raise
-        await self._shut_down(failing=False)
+        with trio.CancelScope(shield=True):
+            await self._remove(failing=False)
 
     async def _shut_down(self, *, failing: bool) -> None:
         """Stop what still runs and remove every object, shielded, after an
-        error or a cancellation too. What has not stopped within the bound is
-        killed. A removal that fails is raised, unless another error is on
-        its way out (`failing`): that one is what the user must read."""
-        project = self.plan.project.name
+        error or a cancellation."""
         with trio.CancelScope(shield=True):
-            with trio.move_on_after(self.stop_bound) as stopping:
-                await self._stop_all()
-            if stopping.cancelled_caught:
-                _log.error("stopping did not finish in time; killing", project=project)
-                self.kill_all()
-            try:
-                with trio.move_on_after(TEARDOWN_MARGIN) as removing:
-                    await self._teardown(self.plan.paths)
-                if removing.cancelled_caught:
-                    raise StackError(
-                        f"removing project {project} did not finish within {TEARDOWN_MARGIN:.0f} s"
-                    )
-            except Exception as exc:
-                if not failing:
-                    raise
-                _log.error("cleanup failed", error=str(exc))
+            await self._stop_within_bound()
+            await self._remove(failing=failing)
 
-    async def _create_networks(self) -> None:
-        for network in self.plan.networks:
-            try:
-                await self._network.ensure_bridge(
-                    network.bridge, network.gateway, label=network.label
+    async def _stop_within_bound(self) -> None:
+        """Stop in order; what has not stopped within the bound is killed."""
+        with trio.move_on_after(self.stop_bound) as stopping:
+            await self._stop_all()
+        if stopping.cancelled_caught:
+            _log.error("stopping did not finish in time; killing", project=self.plan.project.name)
+            self.kill_all()
+
+    async def _remove(self, *, failing: bool) -> None:
+        """Remove every object of the project. A removal that fails is
+        raised, unless another error is on its way out (`failing`): that
+        one is what the user must read."""
+        project = self.plan.project.name
+        try:
+            with trio.move_on_after(TEARDOWN_MARGIN) as removing:
+                await self._teardown(self.plan.paths)
+            if removing.cancelled_caught:
+                raise StackError(
+                    f"removing project {project} did not finish within {TEARDOWN_MARGIN:.0f} s"
                 )
-            except NetworkError as exc:
-                raise StackError(f"network {network.name}: {exc}") from exc
+        except Exception as exc:
+            if not failing:
+                raise
+            _log.error("cleanup failed", error=str(exc))
 
     async def _start_all(self, nursery: trio.Nursery) -> None:
         """Each container starts once the containers it depends on have made

@@ -10,7 +10,7 @@ import pytest
 
 from netplug.netns import NETNS_DIR
 from orchestrator.paths import ProjectPaths, StateRoots
-from orchestrator.plan import StackPlan, container_layouts, make_plan
+from orchestrator.plan import StackPlan, container_layouts, make_plan, plan_networks
 from orchestrator.spec import LoadOptions, ProjectSpec, load_project
 from runtime.images import Image, ImageConfig
 
@@ -61,7 +61,8 @@ def plan_of(
     project: str = "shop",
 ) -> StackPlan:
     spec = load(tmp_path, text, project)
-    return make_plan(spec, images_of(spec), in_use, paths_of(tmp_path, spec), services)
+    paths = paths_of(tmp_path, spec)
+    return make_plan(spec, images_of(spec), plan_networks(spec, paths, in_use), paths, services)
 
 
 @pytest.fixture
@@ -231,7 +232,8 @@ def test_stop_signal_is_the_specs_else_the_images_else_sigterm(tmp_path: Path) -
         name: Image("app:1", f"sha256:{name}", quitting if name != "plain" else ImageConfig(), ())
         for name in ("own", "imaged", "plain")
     }
-    plan = make_plan(spec, images, (), paths_of(tmp_path, spec))
+    paths = paths_of(tmp_path, spec)
+    plan = make_plan(spec, images, plan_networks(spec, paths, ()), paths)
     signals = {c.service.name: c.stop_signal for c in plan.containers}
     assert signals == {"own": signal.SIGUSR1, "imaged": signal.SIGQUIT, "plain": signal.SIGTERM}
 
@@ -242,7 +244,8 @@ def test_layouts_are_the_planned_containers_before_their_addresses(tmp_path: Pat
     spec = load(tmp_path, SHOP, "shop")
     images, paths = images_of(spec), paths_of(tmp_path, spec)
     layouts = container_layouts(spec, images, paths, ["api"])
-    plan = make_plan(spec, images, [IPv4Network("10.213.0.0/24")], paths, ["api"])
+    networks = plan_networks(spec, paths, [IPv4Network("10.213.0.0/24")])
+    plan = make_plan(spec, images, networks, paths, ["api"])
     assert [(c.name, c.netns_name, c.cgroup_path, c.image) for c in layouts] == [
         (c.name, c.netns_name, c.cgroup_path, c.image) for c in plan.containers
     ]

@@ -2,8 +2,7 @@
 
 The stack is a <- b <- c (c depends on b, b on a) plus d, which depends on
 nothing and nothing on it. The containers are handed to `Stack` in the
-order d, c, b, a, so that any order seen comes from depends_on. No
-networks: `_create_networks` makes no netplug call.
+order d, c, b, a, so that any order seen comes from depends_on.
 """
 
 import signal
@@ -59,7 +58,9 @@ def make_stack(
     grace: float = 10.0,
     prepare_time: float = 0.0,
     prepare_errors: Mapping[str, Exception] | None = None,
+    runs_of: Mapping[str, Run] | None = None,
 ) -> tuple[Stack, dict[str, FakeLauncher], Teardown]:
+    """The stack; every container plays `run`, but those named in `runs_of`."""
     specs: list[ServiceSpec] = [
         service(name, RestartMode.ALWAYS, depends_on=DEPENDS[name], stop_grace_period=grace)
         for name in ("d", "c", "b", "a")
@@ -82,7 +83,8 @@ def make_stack(
     containers: dict[str, Container] = {}
     for spec in specs:
         error = (prepare_errors or {}).get(spec.name)
-        launchers[spec.name] = FakeLauncher(spec.name, [run], journal, prepare_time, error)
+        runs = [(runs_of or {}).get(spec.name, run)]
+        launchers[spec.name] = FakeLauncher(spec.name, runs, journal, prepare_time, error)
         containers[spec.name], _ = container(spec, launchers[spec.name])
     teardown = Teardown(journal)
     return Stack(plan, containers, teardown), launchers, teardown
@@ -186,6 +188,77 @@ async def test_kill_all_during_a_start_kills_that_container_once_it_exists(
     assert teardown.calls == [(2.0, PATHS)]
 
 
+async def test_a_stop_while_starts_wait_for_their_dependencies_starts_nothing_more(
+    autojump_clock: MockClock, journal: Journal
+) -> None:
+    stack, launchers, teardown = make_stack(journal, Run(start_time=5.0))
+    with trio.fail_after(BOUND):
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(stack.run)
+            await trio.sleep_until(1.0)  # a and d are starting, b and c wait for them
+            stack.request_stop()
+    # The starts under way end at 5 s; their containers are stopped as they exist.
+    assert sorted(journal.of("SIGTERM")) == [(5.0, "a"), (5.0, "d")]
+    assert chain_entries(journal, "prepare") == [(0.0, "a")]
+    assert launchers["b"].starts == launchers["c"].starts == []
+    assert teardown.calls == [(5.0, PATHS)]
+    assert trio.current_time() == 5.5
+
+
+async def test_a_stop_during_preparation_ends_it_and_starts_nothing(
+    autojump_clock: MockClock, journal: Journal
+) -> None:
+    stack, launchers, teardown = make_stack(journal, Run(), prepare_time=60.0)
+    with trio.fail_after(BOUND):
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(stack.run)
+            await trio.sleep_until(10.0)
+            stack.request_stop()
+    assert all(launcher.starts == [] for launcher in launchers.values())
+    assert teardown.calls == [(10.0, PATHS)]
+    assert trio.current_time() == 10.5
+
+
+NOT_FOUND = Run(fail=('exec: "/nonexistent": no such file or directory', 127))
+
+
+async def test_a_stop_ends_the_restarts_of_a_dependency_that_fails_to_start(
+    autojump_clock: MockClock, journal: Journal
+) -> None:
+    """a fails to start at 0, 0.1, 0.3, 0.7, 1.5, 3.1, 6.3, 12.7, ...; the
+    others run; the stop comes while a backs off."""
+    stack, launchers, teardown = make_stack(journal, Run(), runs_of={"a": NOT_FOUND})
+    with trio.fail_after(BOUND):
+        async with trio.open_nursery() as nursery:
+            await nursery.start(stack.run)
+            await trio.sleep_until(10.0)
+            assert stack.containers["a"].state is State.RESTARTING
+            stack.request_stop()
+    assert [round(t, 9) for t in launchers["a"].starts] == [0.0, 0.1, 0.3, 0.7, 1.5, 3.1, 6.3]
+    assert chain_entries(journal, "SIGTERM") == [(10.0, "c"), (10.0, "b")]
+    assert teardown.calls == [(10.0, PATHS)]
+    assert trio.current_time() == 10.5
+
+
+async def test_a_kill_during_a_stop_ends_everything_at_once_with_a_failing_dependency(
+    autojump_clock: MockClock, journal: Journal
+) -> None:
+    stack, launchers, teardown = make_stack(
+        journal, Run(honours=frozenset()), grace=30.0, runs_of={"a": NOT_FOUND}
+    )
+    with trio.fail_after(BOUND):
+        async with trio.open_nursery() as nursery:
+            await nursery.start(stack.run)
+            await trio.sleep_until(10.0)
+            stack.request_stop()  # c and d ignore SIGTERM; b and a wait for c
+            await trio.sleep_until(12.0)
+            stack.kill_all()
+    assert sorted(name for t, name in journal.of("SIGKILL") if t == 12.0) == ["b", "c", "d"]
+    assert len(launchers["a"].starts) == 7  # the last at 6.3 s, none after the stop
+    assert teardown.calls == [(12.0, PATHS)]
+    assert trio.current_time() == 12.5
+
+
 async def test_cancelled_run_still_stops_everything_and_tears_down(
     autojump_clock: MockClock, journal: Journal
 ) -> None:
@@ -273,6 +346,19 @@ async def test_a_stop_that_overruns_its_bound_is_ended_by_kills_and_torn_down(
             await stack.run()
     assert len(teardown.calls) == 1
     assert teardown.calls[0][0] == pytest.approx(5.0 + stack.stop_bound)
+
+
+async def test_a_requested_stop_that_overruns_its_bound_is_ended_and_torn_down(
+    autojump_clock: MockClock, journal: Journal
+) -> None:
+    stack, _, teardown = make_stack(journal, Run(honours=frozenset(), killable=False))
+    with trio.fail_after(BOUND):
+        async with trio.open_nursery() as nursery:
+            await nursery.start(stack.run)
+            await trio.sleep_until(5.0)
+            stack.request_stop()
+    assert teardown.calls == [(5.0 + stack.stop_bound, PATHS)]
+    assert trio.current_time() == 5.5 + stack.stop_bound
 
 
 class FailingTeardown(Teardown):
