@@ -29,6 +29,7 @@ from orchestrator.network_relay import NetworkOps
 from orchestrator.paths import ProjectPaths
 from orchestrator.plan import NetworkPlan, plan_networks
 from orchestrator.spec import ProjectSpec
+from runtime.private import private_directory
 
 LOCK_WAIT = 30.0
 """How long a project waits for another to finish making its bridges."""
@@ -53,7 +54,7 @@ async def make_networks(
 
 @contextlib.asynccontextmanager
 async def _held(path: Path) -> AsyncIterator[None]:
-    path.parent.mkdir(parents=True, exist_ok=True)
+    private_directory(path.parent)
     fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
     try:
         with trio.move_on_after(LOCK_WAIT) as waiting:
