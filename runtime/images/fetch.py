@@ -105,7 +105,7 @@ class LayerFetcher:
 
         def store_blob() -> None:
             source.verify()  # its bytes were written back with the layer's
-            os.chmod(partial, 0o644)
+            os.chmod(partial, 0o600)
             partial.replace(self._store.blob_path(layer.digest))
 
         try:

@@ -225,7 +225,7 @@ class ImageStore:
 
     def add_blob_file(self, staged: Path, digest: str) -> None:
         """Move the verified file `staged` (in the blobs directory) into place as `digest`."""
-        staged.chmod(0o644)
+        staged.chmod(0o600)
         staged.replace(self.blob_path(digest))
 
     def unpack(self, blob: Descriptor, diff_id: str, where: str) -> None:
@@ -498,13 +498,13 @@ def _atomic_write(path: Path, data: bytes) -> None:
     # Not tempfile.mkstemp: importing tempfile would cost a warm pull (which
     # writes index.json) more than the rest of its writing.
     temporary = path.with_name(f".tmp-{os.urandom(8).hex()}")
-    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o644)
+    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
     try:
         with os.fdopen(fd, "wb") as file:
             file.write(data)
             file.flush()
             os.fsync(file.fileno())
-        os.chmod(temporary, 0o644)
+        os.chmod(temporary, 0o600)
         os.replace(temporary, path)
     except BaseException:
         temporary.unlink(missing_ok=True)
