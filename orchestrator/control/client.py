@@ -61,15 +61,3 @@ def _exchange(client: socket.socket, payload: bytes, fds: Sequence[int]) -> byte
             break
         answer += chunk
     return answer
-
-
-def is_alive(path: Path) -> bool:
-    """Whether a supervisor accepts connections on `path`."""
-    probe = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    with probe:
-        try:
-            with socket_address(path) as address:
-                probe.connect(address)
-        except OSError:
-            return False
-    return True
