@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn
 
 from orchestrator import cli_images, config
+from orchestrator.entry import INTERRUPTED
 from orchestrator.errors import CorralError
 from orchestrator.paths import StateRoots
 
@@ -76,21 +77,26 @@ def _command(name: str) -> Callable[[argparse.Namespace, StateRoots], int]:
 
 def main(argv: Sequence[str] | None = None, supervisor: "EarlySupervisor | None" = None) -> int:
     """Run one command. `supervisor` is one `entry` forked for an `up -d`
-    it guessed; it is ended here unless the command is that."""
-    with supervisor or contextlib.nullcontext():
-        args = _parser().parse_args(argv)
-        args.supervisor = None
-        if args.command == "up" and args.detach:
-            # Forked first, while this process has one thread: it imports the
-            # supervisor's modules on the other core while this one reads the
-            # files, and is ended unused if `up` stops before starting it.
-            from orchestrator import starter
+    it guessed; it is ended here unless the command is that. Ctrl-C (or,
+    for `up`, another stop signal: see `stop_signals`) at any point is 130."""
+    try:
+        with supervisor or contextlib.nullcontext():
+            args = _parser().parse_args(argv)
+            args.supervisor = None
+            if args.command == "up" and args.detach:
+                # Forked first, while this process has one thread: it imports
+                # the supervisor's modules on the other core while this one
+                # reads the files, and is ended unused if `up` stops before
+                # starting it.
+                from orchestrator import starter
 
-            args.supervisor = supervisor or starter.fork_supervisor()
-        elif supervisor is not None:
-            supervisor.cancel()
-        with args.supervisor or contextlib.nullcontext():
-            return _run(args)
+                args.supervisor = supervisor or starter.fork_supervisor()
+            elif supervisor is not None:
+                supervisor.cancel()
+            with args.supervisor or contextlib.nullcontext():
+                return _run(args)
+    except KeyboardInterrupt:
+        return INTERRUPTED
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -106,8 +112,6 @@ def _run(args: argparse.Namespace) -> int:
     except CorralError as exc:
         print(f"corral: {exc}", file=sys.stderr)
         return 1
-    except KeyboardInterrupt:
-        return 130
 
 
 def run(supervisor: "EarlySupervisor | None" = None) -> NoReturn:

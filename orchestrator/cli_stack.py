@@ -17,10 +17,16 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from orchestrator import config, project_lock
+from orchestrator import config, project_lock, stop_signals
 from orchestrator.control import client as control
-from orchestrator.control.client import is_alive, request
-from orchestrator.errors import CorralError, ImageMissing, NotRunning, ProjectBusy
+from orchestrator.control.client import request
+from orchestrator.errors import (
+    ControlError,
+    CorralError,
+    ImageMissing,
+    NotRunning,
+    ProjectBusy,
+)
 from orchestrator.exec_streams import ExecStreams
 from orchestrator.paths import ProjectPaths, StateRoots
 from orchestrator.spec import LoadOptions, ProjectSpec, find_compose_files, load_project
@@ -73,7 +79,7 @@ def _up(args: argparse.Namespace, roots: StateRoots) -> int:
     project = _load(args)
     services = _selected_services(project, args.services)
     paths = roots.project(project.name)
-    if is_alive(paths.control_socket):
+    if _is_up_once_settled(paths):
         print(f"project {project.name} is already up; `corral down` stops it")
         return 0
     images = images_for_up(project, services, roots, pull=args.pull)
@@ -81,15 +87,72 @@ def _up(args: argparse.Namespace, roots: StateRoots) -> int:
     from orchestrator import starter
 
     with project_lock.held(paths):
-        if is_alive(paths.control_socket):  # started meanwhile by another `up`
-            print(f"project {project.name} is already up; `corral down` stops it")
-            return 0
         if starter.remove_leftovers(paths):
             _warn(f"removed what a previous supervisor of project {project.name} left behind")
 
+    stop_signals.check()  # one whose KeyboardInterrupt Python only printed
     if args.detach:
         return int(args.supervisor.start(project, images, services, paths))
     return starter.run_foreground(project, images, services, paths)
+
+
+def _is_up_once_settled(paths: ProjectPaths) -> bool:
+    """Whether the project's stack is up. A supervisor still starting it is
+    waited for (up to START_WAIT) until it is up or gone, one stopping it
+    (or undoing a start that failed) until it is gone, as `down` waits for
+    it; then the stack is not up, and this `up` may start it."""
+    deadline = time.monotonic() + START_WAIT
+    told = ""
+    while True:
+        state, pid, within = _supervisor_state(paths)
+        if state == "up":
+            return True
+        if state == "none":
+            return False
+        if state != told:
+            told = state
+            print(f"corral: project {paths.project} is {state}; waiting for it", file=sys.stderr)
+        if state == "stopping":
+            if not _wait_for_exit(pid, within + DOWN_MARGIN):
+                raise CorralError(
+                    f"the supervisor (pid {pid}) of project {paths.project} did not stop"
+                    f" within {within + DOWN_MARGIN:.0f} s"
+                )
+            continue
+        if time.monotonic() > deadline:
+            raise ProjectBusy(f"project {paths.project} is still {state} after {START_WAIT:.0f} s")
+        if pid:
+            _wait_for_exit(pid, 0.1)
+        else:
+            time.sleep(0.05)
+
+
+def _supervisor_state(paths: ProjectPaths) -> tuple[str, int, float]:
+    """(state, pid, the bound of its stop): `starting`, `up` or `stopping`
+    as the supervisor answers; `busy` (pid 0) when one holds the project
+    without answering (its socket not yet open, or closed on its way out);
+    `none` when no supervisor has the project."""
+    try:
+        reply = request(paths.control_socket, {"op": "status"})
+    except NotRunning:
+        return ("busy" if _held_by_a_supervisor(paths) else "none"), 0, 0.0
+    except ControlError:  # it closed the connection on its way out
+        return "busy", 0, 0.0
+    return str(reply["state"]), int(reply["pid"]), float(reply["within"])
+
+
+def _held_by_a_supervisor(paths: ProjectPaths) -> bool:
+    """Whether the project's lock is held while its run directory exists: a
+    supervisor making or removing the stack (or a `down` removing what a
+    dead one left). A lock held with no run directory is another command's,
+    which `up` refuses at once (see `project_lock`)."""
+    if not paths.run.exists():
+        return False
+    lock = project_lock.try_lock(paths)
+    if lock is None:
+        return True
+    os.close(lock)
+    return False
 
 
 def _wait_for_exit(pid: int, timeout: float) -> bool:

@@ -12,12 +12,13 @@ import os
 import signal
 import socket
 import stat
-from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from typing import IO, Any
 
 import trio
 
 from netplug.errors import NetworkError
+from orchestrator import stop_signals
 from orchestrator.cleanup import remove_project_objects
 from orchestrator.control import server as control
 from orchestrator.errors import CorralError, StackError
@@ -61,12 +62,26 @@ def ps_rows(stack: Stack) -> list[dict[str, Any]]:
 
 
 class ControlHandler:
-    def __init__(self, stack: Stack, engine: Engine) -> None:
+    def __init__(self, stack: Stack, engine: Engine, interrupts: "Interrupts") -> None:
         self.stack = stack
         self.engine = engine
+        self.interrupts = interrupts
+
+    def phase(self) -> str:
+        """`starting` until every container started (also while a start that
+        failed is undone), `up`, then `stopping` once a stop was asked."""
+        if self.stack.stopping or self.interrupts.interrupted:
+            return "stopping"
+        return "up" if self.interrupts.up else "starting"
 
     async def __call__(self, request: dict[str, Any], fds: list[int]) -> dict[str, Any]:
         match request.get("op"):
+            case "status":
+                return {
+                    "state": self.phase(),
+                    "pid": os.getpid(),
+                    "within": self.stack.shutdown_bound,
+                }
             case "ps":
                 return {"containers": ps_rows(self.stack)}
             case "down":
@@ -97,29 +112,34 @@ class ControlHandler:
         )
 
 
-STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
-"""Signals that stop the stack: Ctrl-C, `kill`, and a closed terminal."""
-
-
 class Interrupts:
-    """The stop signals, for the supervisor's whole life. Before the stack
-    exists the first one cancels the start (and the removal of what it made
-    is not interrupted by another); once it runs, the first stops it in
-    order and any later one kills its containers."""
+    """The stop signals, for the supervisor's whole life. Until every
+    container has started, the first one cancels the start: what it made is
+    removed, and the command exits as interrupted; a later one kills the
+    containers that had started (their removal is not interrupted). Once
+    the stack is up, the first stops it in order and any later one kills
+    its containers."""
 
     def __init__(self) -> None:
         self.start = trio.CancelScope()
         self.stack: Stack | None = None
+        """The stack, once it exists (its containers may still be starting)."""
+        self.up = False
+        """Every container started: a signal now stops the stack in order."""
         self.interrupted = False
         """A signal cancelled the start."""
 
     async def watch(self, signals: AsyncIterator[int]) -> None:
         async for signum in signals:
             name = signal.Signals(signum).name
-            if self.stack is None:
-                _log.info("stopping the start", signal=name)
-                self.interrupted = True
-                self.start.cancel()
+            if self.stack is None or not self.up:
+                if not self.interrupted:
+                    _log.info("stopping the start", signal=name)
+                    self.interrupted = True
+                    self.start.cancel()
+                elif self.stack is not None:
+                    _log.warning("stopping now: killing containers")
+                    self.stack.kill_all()
             elif not self.stack.stopping:
                 _log.info("stopping", signal=name)
                 self.stack.request_stop()
@@ -186,9 +206,11 @@ async def supervise(
     try:
         async with trio.open_nursery() as nursery:
             nursery.start_soon(_reap_orphans, engine)
-            await nursery.start(control.serve, paths.control_socket, ControlHandler(stack, engine))
+            handler = ControlHandler(stack, engine, interrupts)
+            await nursery.start(control.serve, paths.control_socket, handler)
             await nursery.start(_run_stack, stack, nursery.cancel_scope)
             await network.close()
+            interrupts.up = True
             on_ready(stack)
             if console is not None:
                 nursery.start_soon(_stop_once_all_exited, stack)
@@ -249,7 +271,7 @@ def run_stack(
         local = LocalNetwork()
         network = RelayedNetwork(relay, local) if relay is not None else local
         interrupts = Interrupts()
-        with trio.open_signal_receiver(*STOP_SIGNALS) as signals:
+        with trio.open_signal_receiver(*stop_signals.STOP_SIGNALS) as signals:
             async with trio.open_nursery() as watcher:
                 watcher.start_soon(interrupts.watch, signals)
                 with interrupts.start:
@@ -270,7 +292,7 @@ def run_stack(
             raise KeyboardInterrupt
 
     try:
-        trio.run(main)
+        _run_trio(main)
     except BaseException as error:  # noqa: BLE001 - re-raised, unwrapped
         first = _first_error(error)
         if first is error:
@@ -296,4 +318,12 @@ def announce_ready(stack: Stack) -> None:
 
 def remove_project(paths: ProjectPaths) -> None:
     """Remove what a dead supervisor left of the project."""
-    trio.run(remove_project_objects, paths, Engine(paths.runtime_state))
+    _run_trio(remove_project_objects, paths, Engine(paths.runtime_state))
+
+
+def _run_trio(main: Callable[..., Awaitable[None]], *args: Any) -> None:
+    """`trio.run`, a stop signal until `run_stack`'s receiver takes them
+    being a KeyboardInterrupt at a checkpoint (not inside Trio's own code,
+    nor inside a finalizer, which would only print it)."""
+    with stop_signals.handed_to_trio():
+        trio.run(main, *args, restrict_keyboard_interrupt_to_checkpoints=True)

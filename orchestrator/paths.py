@@ -26,9 +26,11 @@ class StateRoots:
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, str] = os.environ) -> "StateRoots":
+        """The roots, absolute: a supervisor works from `/`, not from the
+        directory a relative CORRAL_RUN_ROOT was given in."""
         return cls(
-            Path(environ.get("CORRAL_RUN_ROOT", "/run/corral")),
-            Path(environ.get("CORRAL_DATA_ROOT", "/var/lib/corral")),
+            Path(environ.get("CORRAL_RUN_ROOT", "/run/corral")).absolute(),
+            Path(environ.get("CORRAL_DATA_ROOT", "/var/lib/corral")).absolute(),
         )
 
     def secure(self) -> None:

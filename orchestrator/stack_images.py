@@ -120,8 +120,16 @@ def _run_all(
         return {key: fetch(key) for key in keys}
     from concurrent.futures import ThreadPoolExecutor
 
-    with ThreadPoolExecutor(MAX_CONCURRENT_IMAGES) as pool:
-        return dict(zip(keys, pool.map(fetch, keys), strict=True))
+    pool = ThreadPoolExecutor(MAX_CONCURRENT_IMAGES)
+    try:
+        outcomes = dict(zip(keys, pool.map(fetch, keys), strict=True))
+    except KeyboardInterrupt:
+        # Ctrl-C ends the command now, not once every pull has finished: the
+        # threads end with the process, and a cut download resumes later.
+        pool.shutdown(wait=False, cancel_futures=True)
+        raise
+    pool.shutdown()
+    return outcomes
 
 
 def _explain(error: BaseException, reference: str, policy: str) -> str:

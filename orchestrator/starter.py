@@ -45,8 +45,17 @@ def run_foreground(
     from orchestrator import daemon
 
     with project_lock.held(paths):
+        _leave_working_directory()
         daemon.run_stack(project, images, services, paths, sys.stdout, daemon.announce_ready)
     return 0
+
+
+def _leave_working_directory() -> None:
+    """Work from `/`, as a daemon does: the caller's directory may be removed
+    (a temporary one, a checkout switched away) while the stack runs, and
+    every runtime process the supervisor starts inherits its directory. The
+    project's paths are absolute by then (the loader resolves them)."""
+    os.chdir("/")
 
 
 class EarlySupervisor:
@@ -178,6 +187,7 @@ def _become_supervisor(
         os.dup2(null, 0)
         os.dup2(log.fileno(), 1)
         os.dup2(log.fileno(), 2)
+        _leave_working_directory()
 
         from orchestrator import daemon
         from orchestrator.logconfig import configure_logging

@@ -16,8 +16,10 @@ def _mounts(marker: str) -> list[str]:
         return [line.split()[4] for line in mountinfo if marker in line.split()[4]]
 
 
-def _processes(marker: str) -> list[str]:
-    """Processes running runc, or whose environment points at `marker`."""
+def _processes(state_root: Path) -> list[str]:
+    """Processes running runc or crun on `state_root`, or started with
+    CORRAL_RUN_ROOT under it (not another test run's, on a shared host)."""
+    marker = f"CORRAL_RUN_ROOT={state_root}".encode()
     found = []
     for pid in filter(str.isdigit, os.listdir("/proc")):
         try:
@@ -26,7 +28,8 @@ def _processes(marker: str) -> list[str]:
         except OSError:
             continue
         program = os.path.basename(cmdline[0].decode(errors="replace"))
-        if program in ("runc", "crun") or marker.encode() in environ:
+        on_root = any(str(state_root).encode() in arg for arg in cmdline)
+        if (program in ("runc", "crun") and on_root) or marker in environ:
             found.append(f"pid {pid}: {b' '.join(cmdline).decode(errors='replace')}")
     return found
 
@@ -45,5 +48,5 @@ def leftovers(state_root: Path, name_marker: str) -> list[str]:
     found += [f"mount {m}" for m in _mounts(name_marker)]
     found += [f"mount {m}" for m in _mounts(str(state_root)) if name_marker not in m]
     found += [f"cgroup {c}" for c in cgroups_named(name_marker)]
-    found += _processes(f"CORRAL_RUN_ROOT={state_root}")
+    found += _processes(state_root)
     return found

@@ -84,15 +84,3 @@ def _receive(client: socket.socket) -> bytes:
             break
         answer += chunk
     return answer
-
-
-def is_alive(path: Path) -> bool:
-    """Whether a supervisor accepts connections on `path`."""
-    probe = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    with probe:
-        try:
-            with socket_address(path) as address:
-                probe.connect(address)
-        except OSError:
-            return False
-    return True

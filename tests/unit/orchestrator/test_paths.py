@@ -17,6 +17,14 @@ def test_roots_move_with_the_environment() -> None:
     assert roots.images == Path("/tmp/d/images")
 
 
+def test_relative_roots_are_made_absolute_for_a_supervisor_that_works_from_root(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    roots = StateRoots.from_environ({"CORRAL_RUN_ROOT": "r", "CORRAL_DATA_ROOT": "../d"})
+    assert roots == StateRoots(tmp_path / "r", tmp_path / "../d")
+
+
 def test_project_paths(tmp_path: Path) -> None:
     paths = StateRoots(tmp_path / "run", tmp_path / "data").project("shop")
     assert paths == ProjectPaths("shop", tmp_path / "run/shop", tmp_path / "data/containers/shop")
